@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memory-backend-ram: anonymous memory.
+ *
+ * share=off maps private anonymous memory (no fd). share=on uses a memfd rather than
+ * MAP_SHARED|MAP_ANONYMOUS: both are shared memory, but only the memfd can be handed to
+ * another process (vhost-user, an ivshmem peer), which is the reason to ask for sharing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hostmem.h"
+
+typedef struct ram_backend {
+    hostmem_opts opts;
+    hostmem_map map;
+} ram_backend;
+
+static const ts_prop_desc ram_props[] = {
+    HOSTMEM_COMMON_PROPS("off"),
+    TS_PROP_DESC_END,
+};
+
+static int ram_create(ts_object *obj, void **state)
+{
+    ram_backend *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    hostmem_read_opts(obj, &b->opts);
+    hostmem_map_init(&b->map);
+    *state = b;
+    return 0;
+}
+
+/* A memfd named after the object (visible in /proc/PID/fd), sized to m->size. */
+static int ram_open_memfd(ts_object *obj, hostmem_map *m)
+{
+    m->fd = memfd_create(hostmem_host->object_id(obj), MFD_CLOEXEC);
+    if (m->fd < 0 || ftruncate(m->fd, (off_t)m->size) < 0) {
+        int r = -errno;
+        hostmem_host->set_error(obj, "can't create shared memory: %s", strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+static int ram_realize(ts_object *obj, void *state)
+{
+    ram_backend *b = state;
+    hostmem_map *m = &b->map;
+    if (b->opts.size == 0) {
+        hostmem_host->set_error(obj, "can't create a backend of size 0");
+        return -EINVAL;
+    }
+    m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+    m->size = hostmem_round_up(b->opts.size, m->page_size);
+    int r = b->opts.share ? ram_open_memfd(obj, m) : 0;
+    if (r < 0)
+        goto fail;
+    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->opts.share ? MAP_SHARED : MAP_PRIVATE);
+    if (r < 0)
+        goto fail;
+    r = hostmem_apply_opts(obj, m, &b->opts);
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    hostmem_release(m);
+    return r;
+}
+
+static void ram_unrealize(ts_object *obj, void *state)
+{
+    ram_backend *b = state;
+    hostmem_release(&b->map);
+}
+
+static void ram_destroy(ts_object *obj, void *state)
+{
+    ram_backend *b = state;
+    if (b)
+        hostmem_release(&b->map);
+    free(b);
+}
+
+static int ram_get_region(ts_object *obj, void *state, ts_memory_region *out)
+{
+    ram_backend *b = state;
+    hostmem_fill_region(&b->map, out);
+    return 0;
+}
+
+static const ts_memory_backend_ops ram_ops = {
+    .size = sizeof(ts_memory_backend_ops),
+    .get_region = ram_get_region,
+};
+
+static const ts_type_desc ram_type = {
+    .size = sizeof(ts_type_desc),
+    .kind = TS_KIND_MEMORY_BACKEND,
+    .name = "memory-backend-ram",
+    .description = "anonymous host memory",
+    .props = ram_props,
+    .create = ram_create,
+    .realize = ram_realize,
+    .unrealize = ram_unrealize,
+    .destroy = ram_destroy,
+    .kind_ops = &ram_ops,
+};
+
+static const ts_type_desc *const ram_types[] = { &ram_type, NULL };
+
+static const ts_plugin_desc ram_plugin = {
+    TS_PLUGIN_DESC_HEAD,
+    .name = "memory-backend-ram",
+    .version = "1.0.0",
+    .license = "MIT",
+    .description = "memory backend: anonymous host memory",
+    .types = ram_types,
+    .init = hostmem_init,
+};
+
+TS_PLUGIN_DEFINE(ram_plugin)
