@@ -131,8 +131,14 @@ int hostmem_mmap(ts_object *obj, hostmem_map *m, uint64_t align, int prot, int f
     return 0;
 fail:;
     int r = -errno;
-    hostmem_host->set_error(obj, "can't map %s of memory: %s", hostmem_size_text(m->size, sz),
-                            strerror(-r));
+    char ps[32];
+    /* hugetlbfs reserves the pages of a shared mapping at mmap time */
+    if ((m->flags & TS_MEM_HUGETLB) && r == -ENOMEM)
+        hostmem_host->set_error(obj, "can't map %s: not enough free %s huge pages",
+                                hostmem_size_text(m->size, sz), hostmem_size_text(m->page_size, ps));
+    else
+        hostmem_host->set_error(obj, "can't map %s of memory: %s", hostmem_size_text(m->size, sz),
+                                strerror(-r));
     return r;
 }
 
