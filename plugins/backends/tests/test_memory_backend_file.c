@@ -289,7 +289,7 @@ START_TEST(prealloc_fills_the_file)
 }
 END_TEST
 
-START_TEST(dump_and_merge_hints)
+START_TEST(dump_hint)
 {
     bt_backend bt;
     ck_assert_msg(bt_build(&bt, "memory-backend-file", "size=1M", "dump=off", mp, NULL) == 0, "%s", bt.error);
@@ -420,7 +420,7 @@ static Suite *file_suite(void)
     tcase_add_test(tc, align_must_be_power_of_two);
     tcase_add_test(tc, align_below_page_size);
     tcase_add_test(tc, prealloc_fills_the_file);
-    tcase_add_test(tc, dump_and_merge_hints);
+    tcase_add_test(tc, dump_hint);
     tcase_add_test(tc, size_zero_is_refused);
     tcase_add_test(tc, mem_path_is_required);
     suite_add_tcase(s, tc);
