@@ -72,8 +72,9 @@ int tap_result(void);
 
 /*
  * Runs fn(arg) at CPL3 on the runtime's user stack and returns its result. The user
- * code runs with IOPL 3, so it may use port I/O (printf, tap_ok, guest_exit all work
- * there); interrupts stay disabled. Call only from CPL0.
+ * code may use port I/O (IOPL 3 and an all-allowing TSS I/O bitmap), so printf, tap_ok
+ * and guest_exit work there; interrupts stay disabled. Every page is user-accessible.
+ * Call only from CPL0, and not recursively.
  */
 uint64_t cpl3_call(uint64_t (*fn)(uint64_t), uint64_t arg);
 /* The current privilege level (0 or 3). */

@@ -6,8 +6,6 @@
 #define SEL_KCODE 0x08
 #define SEL_TSS 0x28
 #define GATE_INTERRUPT_DPL0 0x8e
-#define GATE_INTERRUPT_DPL3 0xee
-#define CPL3_RETURN_VECTOR 0x80
 
 struct tss64 {
     uint32_t reserved0;
@@ -17,6 +15,8 @@ struct tss64 {
     uint64_t reserved2;
     uint16_t reserved3;
     uint16_t iomap_base;
+    /* One bit per port, 0 = allowed at CPL3; the CPU reads a byte past the last port. */
+    uint8_t iomap[65536 / 8 + 1];
 } __attribute__((packed));
 
 struct idt_gate {
@@ -39,7 +39,6 @@ struct trap_frame {
 
 extern uint64_t gdt[];
 extern const uint64_t trap_stub_table[32];
-extern char cpl3_return[];
 uint64_t cpl3_enter(uint64_t (*fn)(uint64_t), uint64_t arg, void *user_stack_top);
 void trap_report(const struct trap_frame *f);
 
@@ -67,7 +66,8 @@ static void tss_install(void)
     uint64_t limit = sizeof(tss) - 1;
 
     tss.rsp[0] = (uint64_t)(kernel_trap_stack + sizeof(kernel_trap_stack));
-    tss.iomap_base = sizeof(tss); /* no I/O bitmap: IOPL alone decides */
+    tss.iomap_base = offsetof(struct tss64, iomap);
+    tss.iomap[sizeof(tss.iomap) - 1] = 0xff;
     /* 64-bit available TSS (type 9), present. */
     gdt[SEL_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
                        (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
@@ -84,7 +84,6 @@ static void idt_install(void)
 
     for (unsigned v = 0; v < 32; v++)
         idt_set(v, trap_stub_table[v], GATE_INTERRUPT_DPL0);
-    idt_set(CPL3_RETURN_VECTOR, (uint64_t)cpl3_return, GATE_INTERRUPT_DPL3);
     __asm__ volatile("lidt %0" : : "m"(ptr));
 }
 

@@ -11,8 +11,12 @@
 #define SEL_KDATA 0x10
 #define SEL_UCODE (0x20 | 3)
 #define SEL_UDATA (0x18 | 3)
-#define RFLAGS_USER 0x3002      /* IOPL 3 (port I/O allowed at CPL3), IF clear, bit 1 */
-#define CPL3_RETURN_VECTOR 0x80
+/*
+ * IOPL 3, IF clear, bit 1. IOPL 3 lets CPL3 code do port I/O under QEMU; the nested
+ * KVM of our development machines drops IOPL at CPL3, so the TSS I/O bitmap (all ports
+ * allowed, see cpu.c) is what grants it there.
+ */
+#define RFLAGS_USER 0x3002
 
 	.text
 
@@ -32,7 +36,16 @@ trap_stub_\vector:
 	TRAP_STUB 3, 0
 	TRAP_STUB 4, 0
 	TRAP_STUB 5, 0
-	TRAP_STUB 6, 0
+	/* #UD: first see whether it is a CPL3 call coming home (see cpl3_enter). */
+	.balign 16
+trap_stub_6:
+	cmpq $cpl3_exit_ud2, (%rsp)
+	jne 1f
+	testb $3, 8(%rsp)
+	jnz cpl3_return
+1:	pushq $0
+	pushq $6
+	jmp trap_common
 	TRAP_STUB 7, 0
 	TRAP_STUB 8, 1
 	TRAP_STUB 9, 0
@@ -95,9 +108,14 @@ trap_stub_table:
 /*
  * uint64_t cpl3_enter(fn, arg, user_stack_top)
  * Saves the callee-saved registers and the kernel stack pointer, then iretq's to
- * cpl3_trampoline at CPL3. The trampoline calls fn(arg) and raises vector 0x80 (a DPL 3
- * interrupt gate) with the result in rax; cpl3_return, the gate's handler, drops the
- * interrupt frame, restores the saved state and returns that result from cpl3_enter.
+ * cpl3_trampoline at CPL3. The trampoline calls fn(arg) and comes back to CPL0 by
+ * executing ud2 at cpl3_exit_ud2, with the result in rax: the #UD stub recognises that
+ * address and jumps to cpl3_return, which drops the exception frame, restores the saved
+ * state and returns the result from cpl3_enter.
+ *
+ * Why an exception and not int $n or syscall: on the paravirtual nested KVM of our
+ * development machines, int $n at CPL3 raises #UD and syscall does not leave CPL3,
+ * while exceptions from CPL3 are delivered faithfully. QEMU handles all three.
  */
 	.text
 	.globl cpl3_enter
@@ -122,10 +140,10 @@ cpl3_trampoline:
 	movq %rsi, %rdi
 	andq $-16, %rsp
 	call *%rax
-	int $CPL3_RETURN_VECTOR
+	.globl cpl3_exit_ud2
+cpl3_exit_ud2:
 	ud2
 
-	.globl cpl3_return
 cpl3_return:
 	movq cpl3_saved_rsp(%rip), %rsp
 	movl $SEL_KDATA, %ecx

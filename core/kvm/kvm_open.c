@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening /dev/kvm and checking that it offers everything the core relies on. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm/kvm_internal.h"
+#include "util/error.h"
+
+#define KVM_DEVICE "/dev/kvm"
+
+static const struct {
+    int cap;
+    const char *name;
+} required_caps[] = {
+    { KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+    { KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+    { KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR" },
+    { KVM_CAP_IRQCHIP, "IRQCHIP" },
+    { KVM_CAP_PIT2, "PIT2" },
+    { KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING" },
+    { KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+    { KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+    { KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+    { KVM_CAP_IRQFD, "IRQFD" },
+};
+
+int kvm_open_system(GError **err)
+{
+    int fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENXIO || e == ENODEV)
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
+                        "%s is missing: enable virtualization (VT-x/AMD-V) in the firmware and "
+                        "load the kvm_intel or kvm_amd module",
+                        KVM_DEVICE);
+        else if (e == EACCES || e == EPERM)
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
+                        "no permission to open %s: add your user to the kvm group "
+                        "(usermod -aG kvm USER) and log in again",
+                        KVM_DEVICE);
+        else
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "cannot open %s: %s", KVM_DEVICE,
+                        strerror(e));
+        return -e;
+    }
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION) {
+        g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
+                    "%s speaks KVM API version %d, tessera needs %d: use a host kernel with a "
+                    "standard KVM",
+                    KVM_DEVICE, version, KVM_API_VERSION);
+        close(fd);
+        return -ENOTSUP;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(required_caps); i++) {
+        if (ioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
+                        "KVM lacks capability %s: use a host kernel of Linux 4.14 or newer",
+                        required_caps[i].name);
+            close(fd);
+            return -ENOTSUP;
+        }
+    }
+    return fd;
+}
