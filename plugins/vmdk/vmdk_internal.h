@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* Structures shared by the engine's files. Nothing here is visible to the block layer. */
+#ifndef VMDK_INTERNAL_H
+#define VMDK_INTERNAL_H
+
+#include "vmdk.h"
+#include "vmdk_descriptor.h"
+#include "vmdk_format.h"
+
+struct vmdk_gt_cache;
+struct vmdk_grain_cache;
+
+struct vmdk_extent {
+    enum vmdk_extent_type type;
+    enum vmdk_access access;
+    uint64_t start;          /* first virtual sector */
+    uint64_t sectors;        /* virtual sectors */
+    struct vmdk_file *file;  /* NULL for ZERO extents */
+    bool shares_image_file;  /* monolithic: file belongs to the image, not the extent */
+    bool writable;
+
+    uint64_t flat_offset;    /* FLAT/VMFS: bytes into the file */
+
+    /* SPARSE (KDMV) */
+    struct vmdk_sparse_header hdr; /* the footer's copy for GD-at-end streams */
+    uint64_t file_size;      /* bytes; kept current as the engine appends */
+    uint64_t grain_bytes;
+    uint32_t gtes;           /* entries per grain table */
+    uint32_t gt_sectors;     /* sectors one table occupies on disk */
+    uint64_t gt_coverage;    /* virtual sectors one table covers */
+    uint64_t gd_entries;
+    uint32_t *gd;            /* host-endian copy of the grain directory */
+    uint32_t *rgd;           /* redundant directory, NULL if unused */
+    bool gd_dirty;           /* entries changed since the last writeback */
+    bool compressed, markers, zeroed_gte;
+    uint64_t next_alloc;     /* sector where the next grain (or table) goes */
+    struct vmdk_gt_cache *gtc;
+    struct vmdk_grain_cache *grc;
+
+    /* streamOptimized with the directory at the end (footer layout) */
+    bool gd_at_end;
+    uint64_t tail_start;     /* sector where the trailing metadata begins */
+    bool tail_open;          /* grains are being appended over the old tail */
+};
+
+struct vmdk_image {
+    char *path;
+    struct vmdk_file *file;     /* the file named by path */
+    bool read_only;
+    bool ordering_flush;
+    const struct vmdk_opener *opener;
+
+    /* descriptor text as stored, for the CID rewrite */
+    char *desc_text;
+    size_t desc_len;
+    bool desc_embedded;
+    uint64_t desc_area_offset;  /* bytes */
+    uint64_t desc_area_size;    /* bytes available (embedded) */
+    struct vmdk_descriptor desc;
+    char *create_type;
+    bool cid_updated;
+
+    struct vmdk_extent *extents;
+    size_t n_extents;
+    uint64_t sectors;           /* virtual size */
+
+    struct vmdk_backing backing;
+    bool has_backing;
+    unsigned gt_cache_tables, grain_cache_grains;
+};
+
+/* vmdk_sparse.c */
+int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_error *err);
+void vmdk_sparse_close(struct vmdk_extent *e);
+/* Reads the GTE for a sector of the extent (0 also when the GDE is 0). */
+int vmdk_sparse_get_gte(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                        uint32_t *gte, struct vmdk_error *err);
+/* Sets the GTE in the cached table (allocating the table in memory if the GDE is 0).
+ * The change reaches the file at the next writeback. */
+int vmdk_sparse_set_gte(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                        uint32_t gte, struct vmdk_error *err);
+/* Writes dirty tables and directory entries, each after what it points to. */
+int vmdk_sparse_writeback(struct vmdk_image *img, struct vmdk_extent *e,
+                          struct vmdk_error *err);
+
+/* vmdk_stream.c */
+int vmdk_stream_read_footer(struct vmdk_extent *e, const char *name, bool writable,
+                            struct vmdk_error *err);
+int vmdk_stream_read_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_t grain_index,
+                           uint32_t gte, const uint8_t **data, struct vmdk_error *err);
+int vmdk_stream_write_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                            const void *buf, size_t len, struct vmdk_error *err);
+int vmdk_stream_open_tail(struct vmdk_image *img, struct vmdk_extent *e,
+                          struct vmdk_error *err);
+int vmdk_stream_write_tail(struct vmdk_image *img, struct vmdk_extent *e,
+                           struct vmdk_error *err);
+void vmdk_marker_encode(uint8_t sector[VMDK_SECTOR], uint64_t val, uint32_t type);
+
+/* vmdk_gtcache.c: grain tables in memory, keyed by grain-directory index */
+struct vmdk_gt_cache *vmdk_gt_cache_new(uint64_t gd_entries, uint32_t gtes, unsigned slots);
+void vmdk_gt_cache_free(struct vmdk_gt_cache *c);
+/* Returns the cached table or NULL. */
+uint32_t *vmdk_gt_cache_find(struct vmdk_gt_cache *c, uint64_t gd_index);
+/* Returns a slot to fill for gd_index, evicting a clean table; NULL when every table
+ * is dirty (the caller writes back, then retries) or on allocation failure with grow. */
+uint32_t *vmdk_gt_cache_insert(struct vmdk_gt_cache *c, uint64_t gd_index, bool grow);
+void vmdk_gt_cache_mark_dirty(struct vmdk_gt_cache *c, uint64_t gd_index);
+bool vmdk_gt_cache_any_dirty(const struct vmdk_gt_cache *c);
+/* Calls fn for every dirty table in directory order; stops at the first error. */
+int vmdk_gt_cache_for_each_dirty(struct vmdk_gt_cache *c,
+                                 int (*fn)(void *ctx, uint64_t gd_index, uint32_t *table),
+                                 void *ctx);
+void vmdk_gt_cache_clean_all(struct vmdk_gt_cache *c);
+
+/* vmdk_grain_cache.c: decompressed grains of stream extents */
+struct vmdk_grain_cache *vmdk_grain_cache_new(uint64_t grain_bytes, unsigned slots);
+void vmdk_grain_cache_free(struct vmdk_grain_cache *c);
+const uint8_t *vmdk_grain_cache_find(struct vmdk_grain_cache *c, uint64_t key);
+/* Returns a buffer of grain_bytes to fill for key; call _commit once it is valid. */
+uint8_t *vmdk_grain_cache_slot(struct vmdk_grain_cache *c, uint64_t key);
+void vmdk_grain_cache_commit(struct vmdk_grain_cache *c, uint64_t key);
+
+/* vmdk_cid.c */
+int vmdk_cid_update(struct vmdk_image *img, struct vmdk_error *err);
+uint32_t vmdk_random_cid(void);
+
+#endif
