@@ -302,7 +302,7 @@ START_TEST(size_zero_is_refused)
 {
     bt_backend bt;
     ck_assert_int_eq(bt_build(&bt, "memory-backend-file", "size=0", mp, NULL), -1);
-    bt_assert_error(&bt, "size", NULL);
+    bt_assert_error(&bt, "property 'size': 0 is too small", NULL);
     bt_free(&bt);
     ck_assert_int_eq(bt_dir_entries(dir), 0);
 }
@@ -312,7 +312,7 @@ START_TEST(mem_path_is_required)
 {
     bt_backend bt;
     ck_assert_int_eq(bt_build(&bt, "memory-backend-file", "size=1M", NULL), -1);
-    bt_assert_error(&bt, "mem-path", NULL);
+    bt_assert_error(&bt, "missing required property 'mem-path'", NULL);
     bt_free(&bt);
 }
 END_TEST

@@ -132,7 +132,7 @@ START_TEST(size_zero_is_refused)
 {
     bt_backend bt;
     ck_assert_int_eq(bt_build(&bt, "memory-backend-ram", "size=0", NULL), -1);
-    bt_assert_error(&bt, "size", "0", NULL);
+    bt_assert_error(&bt, "property 'size': 0 is too small", NULL);
     bt_free(&bt);
 }
 END_TEST
@@ -141,7 +141,7 @@ START_TEST(size_is_required)
 {
     bt_backend bt;
     ck_assert_int_eq(bt_build(&bt, "memory-backend-ram", "share=on", NULL), -1);
-    bt_assert_error(&bt, "size", NULL);
+    bt_assert_error(&bt, "missing required property 'size'", NULL);
     bt_free(&bt);
 }
 END_TEST
