@@ -192,9 +192,9 @@ bool bt_is_writable(const void *addr)
     return perms[1] == 'w';
 }
 
-char *bt_make_temp_dir(void)
+char *bt_make_temp_dir(const char *parent)
 {
-    char *dir = g_strdup("/tmp/tessera-backend-test.XXXXXX");
+    char *dir = g_strdup_printf("%s/tessera-backend-test.XXXXXX", parent ? parent : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(chmod(dir, 0755), 0);
     char *out = strdup(dir);
@@ -211,7 +211,7 @@ void bt_remove_dir(const char *dir)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
             char *p = g_strdup_printf("%s/%s", dir, e->d_name);
             if (unlink(p) < 0)
-                rmdir(p);
+                bt_remove_dir(p);
             g_free(p);
         }
     }
@@ -253,7 +253,11 @@ int64_t bt_file_size(const char *path)
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 
-static long saved_nr_hugepages = -1;
+/*
+ * Pages this process added. Giving back means subtracting them from the current count, not
+ * writing an old count back: another test run reserving pages at the same time keeps its own.
+ */
+static long added_hugepages;
 
 static long read_long(const char *path)
 {
@@ -281,17 +285,19 @@ const char *bt_hugepages_get(int n, bool mount_dir, char **mnt)
     *mnt = NULL;
     if (geteuid() != 0)
         return "huge page tests need root (to reserve pages and mount hugetlbfs)";
-    saved_nr_hugepages = read_long(NR_HUGEPAGES);
-    if (saved_nr_hugepages < 0)
+    long have = read_long(NR_HUGEPAGES);
+    if (have < 0)
         return "no " NR_HUGEPAGES " on this host";
-    if (!write_long(NR_HUGEPAGES, saved_nr_hugepages + n) ||
-        read_long(NR_HUGEPAGES) < saved_nr_hugepages + n) {
+    if (!write_long(NR_HUGEPAGES, have + n))
+        return "could not reserve 2M huge pages";
+    added_hugepages = n;
+    if (read_long(NR_HUGEPAGES) < have + n) {
         bt_hugepages_put(NULL);
         return "could not reserve 2M huge pages";
     }
     if (!mount_dir)
         return NULL;
-    char *dir = bt_make_temp_dir();
+    char *dir = bt_make_temp_dir(NULL);
     if (mount("tessera-test", dir, "hugetlbfs", 0, "pagesize=2M") < 0) {
         rmdir(dir);
         free(dir);
@@ -305,11 +311,29 @@ const char *bt_hugepages_get(int n, bool mount_dir, char **mnt)
 void bt_hugepages_put(char *mnt)
 {
     if (mnt) {
-        umount2(mnt, MNT_DETACH);
+        /* a plain unmount first: a lazy one may still hold the directory when rmdir runs */
+        if (umount2(mnt, 0) < 0)
+            umount2(mnt, MNT_DETACH);
         rmdir(mnt);
         free(mnt);
     }
-    if (saved_nr_hugepages >= 0)
-        write_long(NR_HUGEPAGES, saved_nr_hugepages);
-    saved_nr_hugepages = -1;
+    if (added_hugepages) {
+        long now = read_long(NR_HUGEPAGES);
+        if (now >= added_hugepages)
+            write_long(NR_HUGEPAGES, now - added_hugepages);
+        added_hugepages = 0;
+    }
+}
+
+long bt_hugepages_free(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    long free_pages = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+            break;
+    fclose(f);
+    return free_pages;
 }

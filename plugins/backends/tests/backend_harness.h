@@ -49,9 +49,9 @@ bool bt_has_vmflag(const void *addr, const char *flag);
 /* True when the mapping containing addr is writable (from /proc/self/maps). */
 bool bt_is_writable(const void *addr);
 
-/* Makes a temporary directory (mode 0755) and returns its malloc'd path. */
-char *bt_make_temp_dir(void);
-/* Removes dir and every file directly in it. */
+/* Makes a temporary directory (mode 0755) in parent (NULL: /tmp); returns its malloc'd path. */
+char *bt_make_temp_dir(const char *parent);
+/* Removes dir and everything in it. */
 void bt_remove_dir(const char *dir);
 /* Number of entries (besides . and ..) in dir. */
 int bt_dir_entries(const char *dir);
@@ -67,5 +67,7 @@ int64_t bt_file_size(const char *path);
  */
 const char *bt_hugepages_get(int n, bool mount_dir, char **mnt);
 void bt_hugepages_put(char *mnt);
+/* HugePages_Free of /proc/meminfo. */
+long bt_hugepages_free(void);
 
 #endif
