@@ -274,7 +274,7 @@ int vmdk_flush(struct vmdk_image *img, struct vmdk_error *err)
     }
     for (size_t i = 0; i < img->n_extents && r == 0; i++) {
         struct vmdk_extent *e = &img->extents[i];
-        if (e->writable && !e->shares_image_file)
+        if (e->writable && e->file && !e->shares_image_file)
             r = vmdk_file_flush(e->file, err);
     }
     if (r == 0)

@@ -101,7 +101,8 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
     e->access = de->access;
     e->start = img->sectors;
     e->sectors = de->sectors;
-    e->writable = !img->read_only && de->access == VMDK_ACCESS_RW;
+    e->writable = !img->read_only && de->access == VMDK_ACCESS_RW &&
+                  de->type != VMDK_EXTENT_ZERO;
     e->flat_offset = de->offset * VMDK_SECTOR;
     img->sectors += de->sectors;
     if (de->type == VMDK_EXTENT_ZERO)
