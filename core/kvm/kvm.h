@@ -15,6 +15,10 @@
  *   (V << 1) | 1          the guest wrote V to the isa-debug-exit port
  *   VM_STATUS_FAILURE     the VM could not go on (KVM internal error, failed entry, ...);
  *                         the reason and the registers were printed to stderr
+ *
+ * Signals: vm_create installs a do-nothing handler for SIGRTMIN + 1, which vm_request_stop
+ * sends to vCPU threads to knock them out of KVM_RUN. The rest of the program must not
+ * use that signal.
  */
 #ifndef TESSERA_CORE_KVM_H
 #define TESSERA_CORE_KVM_H
