@@ -32,7 +32,10 @@ static int opt_error(opt_ctx *c, GError **err, const char *fmt, ...)
 
 static void set_machine(opt_ctx *c, const char *key, const char *value)
 {
-    md_item_set(machine_desc_machine(c->cl->desc), key, value, &c->origin);
+    md_item *m = machine_desc_machine(c->cl->desc);
+    if (!m->origin.file && !m->origin.option)
+        md_origin_copy(&m->origin, &c->origin);
+    md_item_set(m, key, value, &c->origin);
 }
 
 static GPtrArray *split(opt_ctx *c, const char *implied, GError **err)

@@ -334,6 +334,12 @@ int configfile_parse_text(machine_desc *d, const char *text, const char *name, G
     cfg_t *cfg = cfg_init(opts, CFGF_NONE);
     parse_report report = { 0 };
     int r = 0;
+    /* libconfuse quietly closes sections left open at the end of the file; a cut file is an error. */
+    if (s.depth > 0 && s.sections->len) {
+        const scan_section *open = s.sections->pdata[s.sections->len - 1];
+        r = conf_error(err, name, open->line, "section '%s' is not closed (missing '}')", open->name);
+        goto out;
+    }
     if (!cfg) {
         r = -ENOMEM;
         g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "%s: cannot initialize the parser", name);
