@@ -63,7 +63,6 @@ int client_run_interactive(const struct client_options *o)
 {
     struct ivshmem_client c;
     struct line_buffer lb = { .len = 0 };
-    int status = 0;
 
     ivshmem_client_init(&c, o->vectors, o->verbose);
     printf("cmd> ");
@@ -77,7 +76,9 @@ int client_run_interactive(const struct client_options *o)
             if (poll(&in, 1, RETRY_MS) > 0)
                 stdin_ready = true;
         } else {
-            rc = client_pump(&c, STDIN_FILENO, -1, &stdin_ready, true);
+            /* Commands wait for the handshake, so piped scripts find the peers known. */
+            int in = ivshmem_client_introduced(&c) ? STDIN_FILENO : -1;
+            rc = client_pump(&c, in, -1, &stdin_ready, true);
         }
         if (rc < 0) {
             fprintf(stderr, "ivshmem-client: lost the server (%s); reconnecting\n",
@@ -89,5 +90,5 @@ int client_run_interactive(const struct client_options *o)
     }
     ivshmem_client_reset(&c);
     ivshmem_session_destroy(&c.session);
-    return status;
+    return 0;
 }
