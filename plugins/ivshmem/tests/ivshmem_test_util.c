@@ -288,3 +288,32 @@ long raise_fd_limit(void)
     getrlimit(RLIMIT_NOFILE, &rl);
     return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
 }
+
+/* Is a socket listening on path? Asked of /proc/net/unix: connecting would cost an ID. */
+static bool listening_on(const char *path)
+{
+    FILE *f = fopen("/proc/net/unix", "re");
+    char line[512];
+    bool found = false;
+
+    ck_assert_ptr_nonnull(f);
+    while (!found && fgets(line, sizeof(line), f)) {
+        unsigned flags;
+        char name[256] = "";
+        /* Num RefCount Protocol Flags Type St Inode Path */
+        if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %255s", &flags, name) == 2)
+            found = (flags & 0x10000) && strcmp(name, path) == 0; /* __SO_ACCEPTCON */
+    }
+    fclose(f);
+    return found;
+}
+
+void wait_for_listener(const char *path)
+{
+    int64_t deadline = now_ms() + TEST_TIMEOUT_MS;
+
+    while (!listening_on(path)) {
+        ck_assert_msg(now_ms() < deadline, "no server started listening on %s", path);
+        sleep_ms(5);
+    }
+}

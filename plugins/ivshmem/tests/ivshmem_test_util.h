@@ -64,6 +64,8 @@ int wait_exit(pid_t pid, int timeout_ms);
 /* Read all a pipe has until EOF into buf (NUL-terminated). */
 void read_all(int fd, char *buf, size_t cap);
 void wait_for_path(const char *path, bool present);
+/* Wait until something listens on the socket at path (checked without connecting). */
+void wait_for_listener(const char *path);
 
 /* Raise the soft RLIMIT_NOFILE to the hard one; returns the new soft limit. */
 long raise_fd_limit(void);
