@@ -18,9 +18,17 @@ static bool introduced(const struct wait_ctx *w)
     return ivshmem_client_introduced(w->c);
 }
 
+/*
+ * A peer's eventfds arrive one message each; it counts once it has as many as we do (the
+ * server gives every client the same number), so that ringing any vector right after works.
+ */
 static bool enough_peers(const struct wait_ctx *w)
 {
-    return (long)w->c->n_peers >= w->o->wait_peers;
+    long complete = 0;
+
+    for (size_t i = 0; i < w->c->n_peers; i++)
+        complete += w->c->peers[i].n_vectors >= w->c->n_own;
+    return complete >= w->o->wait_peers;
 }
 
 static bool enough_notifications(const struct wait_ctx *w)
@@ -55,9 +63,27 @@ static int wait_for(struct wait_ctx *w, bool (*done)(const struct wait_ctx *), c
     return 0;
 }
 
-static int ring_one(struct ivshmem_client *c, const struct ring_target *t)
+static const struct ring_target *pending_target;
+
+/* The vector to ring is still on its way (the peer's messages are being read). */
+static bool target_vector_arrived(const struct wait_ctx *w)
 {
+    const struct ivshmem_client_peer *p = ivshmem_client_find_peer(w->c, pending_target->peer);
+    return !p || p->n_vectors > (unsigned)pending_target->vector;
+}
+
+static int ring_one(struct wait_ctx *w, const struct ring_target *t)
+{
+    struct ivshmem_client *c = w->c;
+    const struct ivshmem_client_peer *p;
     int rc;
+
+    p = t->peer == RING_ALL ? NULL : ivshmem_client_find_peer(c, t->peer);
+    if (p && t->vector != RING_ALL && (unsigned)t->vector < c->n_own) {
+        pending_target = t;
+        if (wait_for(w, target_vector_arrived, "the peer's vectors") < 0)
+            return -ETIMEDOUT;
+    }
 
     if (t->peer == RING_ALL && t->vector == RING_ALL)
         rc = ivshmem_client_ring_all(c);
@@ -95,7 +121,7 @@ int client_run_script(struct ivshmem_client *c, const struct client_options *o)
             printf("%" PRId64 "\n", c->peers[i].id);
     fflush(stdout);
     for (size_t i = 0; i < o->n_rings; i++)
-        if (ring_one(c, &o->rings[i]) < 0)
+        if (ring_one(&w, &o->rings[i]) < 0)
             return 1;
     if (o->wait_notifications >= 0 && wait_for(&w, enough_notifications, "notifications") < 0)
         return 1;
