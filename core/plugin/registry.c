@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <dlfcn.h>
 #include <ltdl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,29 @@ static int other_abi_major(lt_dlhandle h)
     return -1;
 }
 
+/*
+ * libltdl reduces every dlopen failure to "file not found"; the system loader's own text
+ * names the missing library or the bad ELF header, so it is fetched for the message.
+ */
+static void add_problem_load_failure(registry *reg, const char *path, const char *ltdl_why)
+{
+    char *why = NULL;
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+    } else {
+        const char *e = dlerror();
+        why = e ? g_strdup(e) : NULL;
+    }
+    if (why && strstr(why, "invalid ELF header")) {
+        add_problem(reg, path, "not a tessera plugin (not a shared library: %s)", why);
+    } else {
+        add_problem(reg, path, "cannot be loaded: %s (run 'ldd %s' to see which libraries are missing)",
+                    why ? why : (ltdl_why ? ltdl_why : "unknown error"), path);
+    }
+    g_free(why);
+}
+
 static void load_file(registry *reg, const char *path)
 {
     char real[PATH_MAX];
@@ -184,9 +208,7 @@ static void load_file(registry *reg, const char *path)
     lt_dlhandle h = lt_dlopenadvise(path, advise);
     lt_dladvise_destroy(&advise);
     if (!h) {
-        const char *why = lt_dlerror();
-        add_problem(reg, path, "cannot be loaded: %s (run 'ldd %s' to see which libraries are missing)",
-                    why ? why : "unknown error", path);
+        add_problem_load_failure(reg, path, lt_dlerror());
         return;
     }
     ts_plugin_entry_fn entry = (ts_plugin_entry_fn)(uintptr_t)lt_dlsym(h, TS_PLUGIN_ENTRY_SYMBOL);

@@ -4,6 +4,7 @@
  */
 #include "ivshmem_test_util.h"
 
+#include <limits.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,7 @@ static int64_t handshake_id(uint64_t *size)
 
 static bool shm_exists(const char *name, struct stat *st)
 {
-    char path[128];
+    char path[PATH_MAX];
     snprintf(path, sizeof(path), "/dev/shm%s", name);
     return stat(path, st) == 0;
 }
