@@ -19,7 +19,7 @@ extern "C" {
 /** ABI major version. A change here means old plugins no longer load. */
 #define TS_ABI_MAJOR 1
 /** ABI minor version. Grows when services or fields are appended. */
-#define TS_ABI_MINOR 0
+#define TS_ABI_MINOR 1
 
 /** Magic value at the start of every plugin descriptor: "TSPL" read as a little-endian u32. */
 #define TS_PLUGIN_MAGIC 0x4c505354u

@@ -20,6 +20,12 @@
 #include <stdint.h>
 
 #include "tessera/abi.h"
+#include "tessera/guest_memory.h"
+#include "tessera/io.h"
+#include "tessera/pci.h"
+#include "tessera/events.h"
+#include "tessera/chardev.h"
+#include "tessera/block.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,42 +59,6 @@ typedef struct ts_memory_region {
     uint64_t page_size; /**< page size of the backing memory in bytes */
     void *reserved[4];  /**< zero */
 } ts_memory_region;
-
-/** Guest-memory access for devices (DMA). Filled by the KVM core; NULL where absent. */
-typedef struct ts_guest_memory_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_guest_memory_api;
-
-/** Port-I/O and MMIO region registration. Filled by the KVM core; NULL where absent. */
-typedef struct ts_io_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_io_api;
-
-/** PCI functions: config space, BARs, capabilities, MSI-X. Filled by the KVM core; NULL where absent. */
-typedef struct ts_pci_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_pci_api;
-
-/** Interrupts and eventfds: irqfd, ioeventfd, MSI injection, main-loop fd watches. Filled by the KVM core; NULL where absent. */
-typedef struct ts_event_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_event_api;
-
-/** Character devices (-chardev): sockets, files, stdio. Filled by the KVM core; NULL where absent. */
-typedef struct ts_chardev_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_chardev_api;
-
-/** Block I/O on the host files under a drive, for format plugins and disk devices. Filled by the block layer; NULL where absent. */
-typedef struct ts_block_api {
-    uint32_t size;      /**< sizeof as built by the host */
-    uint32_t reserved0; /**< zero */
-} ts_block_api;
 
 /**
  * The host-services table (ABI 1.0). Append-only: members are never removed or

@@ -57,16 +57,6 @@ typedef struct ts_device_ops {
     void *reserved[6]; /**< zero */
 } ts_device_ops;
 
-/**
- * Kind-specific operations of a TS_KIND_BLOCK_FORMAT type. The format interface (probe,
- * open, read, write, write-zeroes, discard, flush, block status, create, check, info) is
- * appended here by the ABI minor that brings the block layer.
- */
-typedef struct ts_block_format_ops {
-    uint32_t size;      /**< sizeof(ts_block_format_ops) as built by the plugin */
-    uint32_t reserved0; /**< zero */
-} ts_block_format_ops;
-
 /** One type a plugin provides (a device, a block format or a memory backend). */
 typedef struct ts_type_desc {
     uint32_t size;            /**< sizeof(ts_type_desc) as built by the plugin */
