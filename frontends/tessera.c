@@ -23,13 +23,19 @@ static int fail(const char *message)
 static int list_plugins(registry *reg)
 {
     g_autoptr(GPtrArray) types = registry_types(reg);
-    printf("%-24s %-15s %-9s %-5s %s\n", "TYPE", "KIND", "VERSION", "ABI", "FILE");
+    int name_width = 24; /* the TYPE column grows to the longest name */
+    for (guint i = 0; i < types->len; i++) {
+        const registry_type *t = types->pdata[i];
+        name_width = MAX(name_width, (int)strlen(t->desc->name));
+    }
+    printf("%-*s %-15s %-9s %-5s %s\n", name_width, "TYPE", "KIND", "VERSION", "ABI", "FILE");
     for (guint i = 0; i < types->len; i++) {
         const registry_type *t = types->pdata[i];
         const ts_plugin_desc *p = t->plugin->desc;
         g_autofree char *abi = g_strdup_printf("%u.%u", p->abi_major, p->abi_minor);
-        printf("%-24s %-15s %-9s %-5s %s\n", t->desc->name, registry_kind_name(t->desc->kind),
-               p->version ? p->version : "?", abi, t->plugin->path);
+        printf("%-*s %-15s %-9s %-5s %s\n", name_width, t->desc->name,
+               registry_kind_name(t->desc->kind), p->version ? p->version : "?", abi,
+               t->plugin->path);
         printf("    %s\n", t->desc->description ? t->desc->description : "");
     }
     const GPtrArray *problems = registry_problems(reg);
