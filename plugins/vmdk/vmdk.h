@@ -36,6 +36,11 @@ struct vmdk_open_options {
     /* Skip the flush between data and the grain tables that point to it. Only for
      * cache=unsafe: a crash may then leave tables pointing at unwritten grains. */
     bool unsafe_no_ordering_flush;
+    /* streamOptimized writes: threads compressing whole grains in parallel (output
+     * stays in order). 0 or 1: compress in the caller's thread. With more, vmdk_write
+     * may return before the compressed grains reach the file; a later write, read,
+     * vmdk_flush or vmdk_close reports any failure. See vmdk_stream_pending(). */
+    unsigned compress_threads;
 };
 
 void vmdk_open_options_init(struct vmdk_open_options *o);
@@ -86,11 +91,80 @@ struct vmdk_map {
     bool offset_valid;   /* file_offset is meaningful (uncompressed data) */
     uint64_t file_offset;
     size_t extent;       /* index for vmdk_extent_info() */
+    const char *filename; /* host file holding file_offset (NULL for ZERO extents) */
 };
 
 /* Describes [offset, offset + max_len): at least one byte, at most max_len. */
 int vmdk_block_status(struct vmdk_image *img, uint64_t offset, uint64_t max_len,
                       struct vmdk_map *out, struct vmdk_error *err);
+
+/* ---- zeroes and discard ---- */
+
+#define VMDK_ZEROES_MAY_UNMAP (1u << 0) /* the range may be deallocated if it then reads 0 */
+
+/* Makes [offset, offset + len) read as zeros. Sparse extents with the zeroed-grain flag
+ * get GTE 1 for whole grains (the old grain, if any, becomes a leak unless it was the
+ * last thing in the file). Without the flag, whole grains are deallocated only when
+ * MAY_UNMAP is set and the image has no parent (an unallocated grain then reads 0);
+ * otherwise zeros are written, and unallocated grains of a parentless image are left
+ * alone. Flat extents get zeros written; ZERO extents need nothing. Stream extents
+ * accept only ranges that already read as zeros without a parent (-ENOTSUP
+ * otherwise). Returns 0 or -errno (-EACCES for RDONLY/NOACCESS extents). */
+int vmdk_write_zeroes(struct vmdk_image *img, uint64_t offset, uint64_t len, unsigned flags,
+                      struct vmdk_error *err);
+
+/* Advisory: whole grains in the range that can be dropped safely are (GTE 1 with the
+ * zeroed-grain flag, GTE 0 without a parent); everything else is left as it is. The
+ * content of a discarded range is whatever it reads afterwards. */
+int vmdk_discard(struct vmdk_image *img, uint64_t offset, uint64_t len,
+                 struct vmdk_error *err);
+
+/* ---- check and repair ---- */
+
+enum vmdk_check_mode {
+    VMDK_CHECK_NONE,   /* report only; the image may be open read-only */
+    VMDK_CHECK_LEAKS,  /* repair leaks (reclaim space, resync lagging redundant tables) */
+    VMDK_CHECK_ALL,    /* also repair corruptions (dropping entries that cannot be right) */
+};
+
+enum vmdk_problem {
+    VMDK_PROBLEM_LEAK,       /* harmless: space nothing points to, a lagging copy */
+    VMDK_PROBLEM_CORRUPTION, /* data at risk: overlaps, pointers past EOF or into metadata */
+    VMDK_PROBLEM_ERROR,      /* could not be checked (I/O error) */
+};
+
+/* One line per problem, without a newline; fixed tells whether it was repaired. */
+typedef void (*vmdk_check_report_fn)(void *ctx, enum vmdk_problem kind, bool fixed,
+                                     const char *msg);
+
+/* Counts as qemu-img check prints them. */
+struct vmdk_check_result {
+    uint64_t corruptions;        /* found and left as they are */
+    uint64_t leaks;              /* found and left as they are */
+    uint64_t check_errors;
+    uint64_t corruptions_fixed;
+    uint64_t leaks_fixed;
+    uint64_t total_clusters;     /* grains of every sparse extent */
+    uint64_t allocated_clusters; /* grains holding data in this image */
+    uint64_t fragmented_clusters;/* allocated grains not right after the previous one */
+    uint64_t compressed_clusters;
+    uint64_t image_end_offset;   /* bytes: end of the used part of the image file */
+};
+
+/* Checks every sparse extent: leaked grains and tables (space after the metadata
+ * nothing points to), grains or tables past EOF, inside the header/descriptor/
+ * directory area, or overlapping each other (two GTEs naming one grain), and GD/RGD or
+ * GT/RGT disagreement. Flat extents only have their file length checked. Repairs need
+ * a writable image; repairs write data before the metadata that points to it, so a
+ * crash during repair leaves at worst leaks. report may be NULL. Returns 0 when the
+ * check ran (whatever it found), -errno when it could not. */
+int vmdk_check(struct vmdk_image *img, enum vmdk_check_mode mode, vmdk_check_report_fn report,
+               void *ctx, struct vmdk_check_result *res, struct vmdk_error *err);
+
+/* ---- streamOptimized conversion ---- */
+
+/* Number of grains queued for parallel compression and not yet in the file. */
+size_t vmdk_stream_pending(const struct vmdk_image *img);
 
 /* ---- information ---- */
 
@@ -114,6 +188,10 @@ const char *vmdk_parent_hint(const struct vmdk_image *img); /* NULL without a pa
 const char *vmdk_ddb(const struct vmdk_image *img, const char *key);
 size_t vmdk_extent_count(const struct vmdk_image *img);
 void vmdk_extent_info(const struct vmdk_image *img, size_t i, struct vmdk_extent_info *out);
+/* Bytes the image's files occupy on the host filesystem (qemu-img's "disk size"):
+ * the sum over the descriptor and every extent file of allocated blocks, or of file
+ * lengths when the opener cannot tell. */
+int vmdk_disk_size(struct vmdk_image *img, uint64_t *bytes, struct vmdk_error *err);
 
 /* ---- create ---- */
 

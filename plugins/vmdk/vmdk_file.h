@@ -29,6 +29,8 @@ struct vmdk_file_ops {
     /* Makes everything written so far durable (fdatasync). */
     int (*flush)(struct vmdk_file *f);
     void (*close)(struct vmdk_file *f);
+    /* Optional (NULL: unknown): bytes the file occupies on the host (st_blocks * 512). */
+    int (*allocated_size)(struct vmdk_file *f, uint64_t *bytes);
 };
 
 /* Implementations embed this as their first member. */

@@ -62,6 +62,15 @@ static int posix_get_size(struct vmdk_file *f, uint64_t *size)
     return 0;
 }
 
+static int posix_allocated_size(struct vmdk_file *f, uint64_t *bytes)
+{
+    struct stat st;
+    if (fstat(posix_fd(f), &st) < 0)
+        return -errno;
+    *bytes = (uint64_t)st.st_blocks * 512;
+    return 0;
+}
+
 static int posix_truncate(struct vmdk_file *f, uint64_t size)
 {
     return ftruncate(posix_fd(f), (off_t)size) < 0 ? -errno : 0;
@@ -86,6 +95,7 @@ static const struct vmdk_file_ops posix_ops = {
     .truncate = posix_truncate,
     .flush = posix_flush,
     .close = posix_close,
+    .allocated_size = posix_allocated_size,
 };
 
 static int posix_open(void *ctx, const char *path, unsigned flags, struct vmdk_file **out,

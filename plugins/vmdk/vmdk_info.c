@@ -2,6 +2,7 @@
 /* Read-only accessors for qemu-img-style `info`. */
 #include "vmdk_internal.h"
 
+#include <errno.h>
 #include <string.h>
 
 const char *vmdk_create_type(const struct vmdk_image *img)
@@ -49,4 +50,31 @@ void vmdk_extent_info(const struct vmdk_image *img, size_t i, struct vmdk_extent
         out->compressed = e->compressed;
         out->header_version = e->hdr.version;
     }
+}
+
+static int file_bytes(struct vmdk_file *f, uint64_t *bytes, struct vmdk_error *err)
+{
+    if (f->ops->allocated_size && f->ops->allocated_size(f, bytes) == 0)
+        return 0;
+    return vmdk_file_size(f, bytes, err);
+}
+
+int vmdk_disk_size(struct vmdk_image *img, uint64_t *bytes, struct vmdk_error *err)
+{
+    uint64_t total = 0, n;
+    int r = file_bytes(img->file, &n, err);
+    if (r < 0)
+        return r;
+    total += n;
+    for (size_t i = 0; i < img->n_extents; i++) {
+        struct vmdk_extent *e = &img->extents[i];
+        if (!e->file || e->shares_image_file)
+            continue;
+        r = file_bytes(e->file, &n, err);
+        if (r < 0)
+            return r;
+        total += n;
+    }
+    *bytes = total;
+    return 0;
 }

@@ -89,6 +89,7 @@ int vmdk_block_status(struct vmdk_image *img, uint64_t offset, uint64_t max_len,
         max = max_len;
     out->offset = offset;
     out->extent = i;
+    out->filename = e->file ? e->file->name : NULL;
     out->length = max;
     switch (e->type) {
     case VMDK_EXTENT_ZERO:
