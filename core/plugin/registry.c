@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <dlfcn.h>
 #include <ltdl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -170,12 +171,28 @@ static int other_abi_major(lt_dlhandle h)
     return -1;
 }
 
+/* True when the file starts with the ELF magic; plugins are ELF shared objects. */
+static bool file_is_elf(const char *path)
+{
+    unsigned char magic[4] = { 0 };
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(magic, 1, sizeof(magic), f);
+    fclose(f);
+    return n == sizeof(magic) && memcmp(magic, "\177ELF", 4) == 0;
+}
+
 /*
  * libltdl reduces every dlopen failure to "file not found"; the system loader's own text
  * names the missing library or the bad ELF header, so it is fetched for the message.
  */
 static void add_problem_load_failure(registry *reg, const char *path, const char *ltdl_why)
 {
+    if (!file_is_elf(path)) {
+        add_problem(reg, path, "not a tessera plugin (not an ELF shared library)");
+        return;
+    }
     char *why = NULL;
     void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (h) {
@@ -184,8 +201,9 @@ static void add_problem_load_failure(registry *reg, const char *path, const char
         const char *e = dlerror();
         why = e ? g_strdup(e) : NULL;
     }
-    if (why && strstr(why, "invalid ELF header")) {
-        add_problem(reg, path, "not a tessera plugin (not a shared library: %s)", why);
+    if (why && (strstr(why, "wrong ELF class") || strstr(why, "invalid ELF header") ||
+                strstr(why, "file too short") || strstr(why, "cannot dynamically load"))) {
+        add_problem(reg, path, "not a tessera plugin for this machine (%s)", why);
     } else {
         add_problem(reg, path, "cannot be loaded: %s (run 'ldd %s' to see which libraries are missing)",
                     why ? why : (ltdl_why ? ltdl_why : "unknown error"), path);
