@@ -187,6 +187,7 @@ struct ivshmem_link {
     unsigned warnings;         /* warnings seen (logged or not) */
     uint64_t messages;         /* messages handled */
     char error[256];           /* why the handshake failed, or why the link closed */
+    bool live;                 /* between ivshmem_link_init and ivshmem_link_destroy */
 };
 
 /*
@@ -219,7 +220,10 @@ bool ivshmem_link_service(struct ivshmem_link *l, unsigned budget);
 /* The shared memory fd, handed over to the caller (-1 when none or already taken). */
 int ivshmem_link_take_shm(struct ivshmem_link *l);
 
-/* Closes every eventfd (calling ops->vector_removed when started) and the shm fd if held. */
+/*
+ * Closes every eventfd (calling ops->vector_removed when started) and the shm fd if held.
+ * Safe to call after a failed ivshmem_link_init and more than once.
+ */
 void ivshmem_link_destroy(struct ivshmem_link *l);
 
 /* True when fd is an eventfd (what a server must send for vectors). */

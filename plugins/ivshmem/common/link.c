@@ -48,6 +48,7 @@ int ivshmem_link_init(struct ivshmem_link *l, int sock, unsigned vectors)
     ivshmem_session_init(&l->session, vectors);
     if ((err = ivshmem_peers_init(&l->peers, vectors)) < 0)
         return err;
+    l->live = true;
     if (vectors < 1 || vectors > IVSHMEM_MAX_VECTORS) {
         snprintf(l->error, sizeof(l->error), "%u vectors: a device has 1..%d", vectors,
                  IVSHMEM_MAX_VECTORS);
@@ -306,6 +307,9 @@ int ivshmem_link_take_shm(struct ivshmem_link *l)
 
 void ivshmem_link_destroy(struct ivshmem_link *l)
 {
+    if (!l->live)
+        return;
+    l->live = false;
     ivshmem_peers_destroy(&l->peers, removed_cb, l);
     ivshmem_msg_reader_reset(&l->reader);
     ivshmem_session_destroy(&l->session);
