@@ -69,6 +69,13 @@ struct vmdk_image {
     unsigned gt_cache_tables, grain_cache_grains;
 };
 
+/* vmdk_io.c */
+/* The extent holding a virtual sector (which must be below the virtual size). */
+struct vmdk_extent *vmdk_find_extent(struct vmdk_image *img, uint64_t sector);
+/* -EINVAL with QEMU's "Wrong offset" message unless the range lies inside the disk. */
+int vmdk_check_range(struct vmdk_image *img, uint64_t offset, uint64_t len,
+                     struct vmdk_error *err);
+
 /* vmdk_sparse.c */
 int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_error *err);
 void vmdk_sparse_close(struct vmdk_extent *e);
@@ -82,6 +89,19 @@ int vmdk_sparse_set_gte(struct vmdk_image *img, struct vmdk_extent *e, uint64_t 
 /* Writes dirty tables and directory entries, each after what it points to. */
 int vmdk_sparse_writeback(struct vmdk_image *img, struct vmdk_extent *e,
                           struct vmdk_error *err);
+
+/* True when a grain table at this sector lies inside the file. */
+bool vmdk_sparse_table_inside(const struct vmdk_extent *e, uint32_t sector);
+/* Copies a table's entries (zeros when its GDE is 0). */
+int vmdk_sparse_copy_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                           uint32_t *out, struct vmdk_error *err);
+/* Marks a table dirty so the next writeback rewrites it (and its redundant copy). */
+int vmdk_sparse_touch_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                            struct vmdk_error *err);
+/* Forgets the table of a directory entry: a new empty one gets file space at the next
+ * writeback. */
+int vmdk_sparse_reset_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                            struct vmdk_error *err);
 
 /* vmdk_stream.c */
 int vmdk_stream_read_footer(struct vmdk_extent *e, const char *name, bool writable,

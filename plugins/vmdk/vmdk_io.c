@@ -12,7 +12,7 @@ uint64_t vmdk_size(const struct vmdk_image *img)
     return img->sectors * VMDK_SECTOR;
 }
 
-static struct vmdk_extent *find_extent(struct vmdk_image *img, uint64_t sector)
+struct vmdk_extent *vmdk_find_extent(struct vmdk_image *img, uint64_t sector)
 {
     size_t lo = 0, hi = img->n_extents;
     while (lo < hi) {
@@ -28,8 +28,8 @@ static struct vmdk_extent *find_extent(struct vmdk_image *img, uint64_t sector)
     return NULL;
 }
 
-static int check_range(struct vmdk_image *img, uint64_t offset, uint64_t len,
-                       struct vmdk_error *err)
+int vmdk_check_range(struct vmdk_image *img, uint64_t offset, uint64_t len,
+                     struct vmdk_error *err)
 {
     uint64_t size = vmdk_size(img);
     if (offset > size || len > size - offset)
@@ -102,10 +102,10 @@ static int read_sparse(struct vmdk_image *img, struct vmdk_extent *e, uint64_t o
 int vmdk_read(struct vmdk_image *img, uint64_t offset, void *buf, size_t len,
               struct vmdk_error *err)
 {
-    int r = check_range(img, offset, len, err);
+    int r = vmdk_check_range(img, offset, len, err);
     uint8_t *p = buf;
     while (r == 0 && len) {
-        struct vmdk_extent *e = find_extent(img, offset / VMDK_SECTOR);
+        struct vmdk_extent *e = vmdk_find_extent(img, offset / VMDK_SECTOR);
         uint64_t off = offset - e->start * VMDK_SECTOR;
         uint64_t left = e->sectors * VMDK_SECTOR - off;
         size_t n = left < len ? (size_t)left : len;
@@ -234,11 +234,11 @@ int vmdk_write(struct vmdk_image *img, uint64_t offset, const void *buf, size_t 
 {
     if (img->read_only)
         return vmdk_fail(err, EROFS, "%s: image is open read-only", img->path);
-    int r = check_range(img, offset, len, err);
+    int r = vmdk_check_range(img, offset, len, err);
     const uint8_t *p = buf;
     bool wrote = false;
     while (r == 0 && len) {
-        struct vmdk_extent *e = find_extent(img, offset / VMDK_SECTOR);
+        struct vmdk_extent *e = vmdk_find_extent(img, offset / VMDK_SECTOR);
         uint64_t off = offset - e->start * VMDK_SECTOR;
         uint64_t left = e->sectors * VMDK_SECTOR - off;
         size_t n = left < len ? (size_t)left : len;

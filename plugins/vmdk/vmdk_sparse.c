@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Loads a directory. Entries pointing past the end of the file are kept: they fail
+ * when used (vmdk_check reports and repairs them), so the rest of a damaged image stays
+ * readable and checkable. */
 static int load_directory(struct vmdk_extent *e, uint64_t sector, uint32_t **out,
                           const char *what, struct vmdk_error *err)
 {
@@ -23,15 +26,8 @@ static int load_directory(struct vmdk_extent *e, uint64_t sector, uint32_t **out
                          bytes, what);
     }
     int r = vmdk_file_read_exact(e->file, raw, bytes, sector * VMDK_SECTOR, err);
-    uint64_t file_sectors = e->file_size / VMDK_SECTOR;
-    for (uint64_t i = 0; r == 0 && i < e->gd_entries; i++) {
+    for (uint64_t i = 0; r == 0 && i < e->gd_entries; i++)
         gd[i] = vmdk_le32(raw + 4 * i);
-        if (gd[i] && (uint64_t)gd[i] + e->gt_sectors > file_sectors)
-            r = vmdk_fail(err, EINVAL,
-                          "%s: %s entry %" PRIu64 " points to a grain table at 0x%" PRIx64
-                          " past the end of the file (size 0x%" PRIx64 ")",
-                          e->file->name, what, i, (uint64_t)gd[i] * VMDK_SECTOR, e->file_size);
-    }
     free(raw);
     if (r < 0) {
         free(gd);
@@ -39,6 +35,20 @@ static int load_directory(struct vmdk_extent *e, uint64_t sector, uint32_t **out
     }
     *out = gd;
     return 0;
+}
+
+bool vmdk_sparse_table_inside(const struct vmdk_extent *e, uint32_t sector)
+{
+    return sector && (uint64_t)sector * VMDK_SECTOR + (uint64_t)e->gtes * 4 <= e->file_size;
+}
+
+static int table_past_end(struct vmdk_extent *e, const char *what, uint64_t gi, uint32_t at,
+                          struct vmdk_error *err)
+{
+    return vmdk_fail(err, EIO,
+                     "%s: %s entry %" PRIu64 " points to a grain table at 0x%" PRIx64
+                     " past the end of the file (size 0x%" PRIx64 ")",
+                     e->file->name, what, gi, (uint64_t)at * VMDK_SECTOR, e->file_size);
 }
 
 int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_error *err)
@@ -128,6 +138,8 @@ static int get_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
         return 0;
     if (e->gd[gi] == 0 && !create)
         return 0;
+    if (e->gd[gi] && !vmdk_sparse_table_inside(e, e->gd[gi]))
+        return table_past_end(e, "grain directory", gi, e->gd[gi], err);
     /* Stream tails keep every new table in memory until the tail is written. */
     uint32_t *t = vmdk_gt_cache_insert(e->gtc, gi, e->gd_at_end);
     if (!t) {
@@ -234,6 +246,8 @@ static int write_one_table(void *ctx, uint64_t gi, uint32_t *table)
         int r = place_new_table(e, gi, wb->err);
         if (r < 0)
             return r;
+    } else if (e->rgd && e->rgd[gi] && !vmdk_sparse_table_inside(e, e->rgd[gi])) {
+        return table_past_end(e, "redundant grain directory", gi, e->rgd[gi], wb->err);
     }
     int r = write_table_at(e, e->gd[gi], table, wb->err);
     if (r == 0 && e->rgd && e->rgd[gi])
@@ -260,7 +274,7 @@ int vmdk_sparse_writeback(struct vmdk_image *img, struct vmdk_extent *e,
 {
     if (e->gtc && e->gd_at_end)
         return vmdk_stream_write_tail(img, e, err);
-    if (!e->gtc || !vmdk_gt_cache_any_dirty(e->gtc))
+    if (!e->gtc || (!vmdk_gt_cache_any_dirty(e->gtc) && !e->gd_dirty))
         return 0;
     /* 1. The grains the tables point to must be durable before the tables. */
     int r = (!img || img->ordering_flush) ? vmdk_file_flush(e->file, err) : 0;
@@ -287,5 +301,49 @@ int vmdk_sparse_writeback(struct vmdk_image *img, struct vmdk_extent *e,
             return r;
         e->gd_dirty = false;
     }
+    return 0;
+}
+
+/* ---- helpers for check and repair ---- */
+
+int vmdk_sparse_copy_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                           uint32_t *out, struct vmdk_error *err)
+{
+    uint32_t *t;
+    int r = get_table(img, e, gi, false, &t, err);
+    if (r < 0)
+        return r;
+    if (t)
+        memcpy(out, t, (size_t)e->gtes * 4);
+    else
+        memset(out, 0, (size_t)e->gtes * 4);
+    return 0;
+}
+
+int vmdk_sparse_touch_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                            struct vmdk_error *err)
+{
+    uint32_t *t;
+    int r = get_table(img, e, gi, false, &t, err);
+    if (r == 0 && t)
+        vmdk_gt_cache_mark_dirty(e->gtc, gi);
+    return r;
+}
+
+int vmdk_sparse_reset_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
+                            struct vmdk_error *err)
+{
+    e->gd[gi] = 0;
+    if (e->rgd)
+        e->rgd[gi] = 0;
+    e->gd_dirty = true;
+    uint32_t *t = vmdk_gt_cache_find(e->gtc, gi);
+    if (!t) {
+        int r = get_table(img, e, gi, true, &t, err);
+        if (r < 0)
+            return r;
+    }
+    memset(t, 0, (size_t)e->gtes * 4);
+    vmdk_gt_cache_mark_dirty(e->gtc, gi);
     return 0;
 }
