@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* tessera-img check [-q] [-f fmt] [--output=human|json] [-r leaks|all] [-T src_cache] [-U] filename */
+#include "timg_block.h"
+#include "timg_check.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* qemu-img's exit status when the format has no check. */
+#define TIMG_CHECK_NOT_SUPPORTED 63
+
+GVariant *timg_check_to_variant(const struct timg_check *c)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_add(&b, "{sv}", "filename", g_variant_new_string(c->filename));
+    g_variant_builder_add(&b, "{sv}", "format", g_variant_new_string(c->format));
+    g_variant_builder_add(&b, "{sv}", "check-errors", g_variant_new_uint64(c->check_errors));
+#define OPTIONAL(key, field) \
+    if (c->field) \
+        g_variant_builder_add(&b, "{sv}", key, g_variant_new_uint64(c->field))
+    OPTIONAL("image-end-offset", image_end_offset);
+    OPTIONAL("corruptions", corruptions);
+    OPTIONAL("leaks", leaks);
+    OPTIONAL("corruptions-fixed", corruptions_fixed);
+    OPTIONAL("leaks-fixed", leaks_fixed);
+    OPTIONAL("total-clusters", total_clusters);
+    OPTIONAL("allocated-clusters", allocated_clusters);
+    OPTIONAL("fragmented-clusters", fragmented_clusters);
+    OPTIONAL("compressed-clusters", compressed_clusters);
+#undef OPTIONAL
+    return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+void timg_check_print_human(FILE *f, const struct timg_check *c)
+{
+    if (c->corruptions == 0 && c->leaks == 0 && c->check_errors == 0) {
+        fputs("No errors were found on the image.\n", f);
+    } else {
+        if (c->corruptions)
+            fprintf(f, "\n%" PRIu64 " errors were found on the image.\n"
+                       "Data may be corrupted, or further writes to the image may corrupt it.\n",
+                    c->corruptions);
+        if (c->leaks)
+            fprintf(f, "\n%" PRIu64 " leaked clusters were found on the image.\n"
+                       "This means waste of disk space, but no harm to data.\n",
+                    c->leaks);
+        if (c->check_errors)
+            fprintf(f, "\n%" PRIu64 " internal errors have occurred during the check.\n",
+                    c->check_errors);
+    }
+    if (c->total_clusters && c->allocated_clusters) {
+        double alloc = (double)c->allocated_clusters;
+        fprintf(f, "%" PRIu64 "/%" PRIu64 " = %0.2f%% allocated, %0.2f%% fragmented, "
+                   "%0.2f%% compressed clusters\n",
+                c->allocated_clusters, c->total_clusters,
+                alloc * 100.0 / (double)c->total_clusters,
+                (double)c->fragmented_clusters * 100.0 / alloc,
+                (double)c->compressed_clusters * 100.0 / alloc);
+    }
+    if (c->image_end_offset)
+        fprintf(f, "Image end offset: %" PRIu64 "\n", c->image_end_offset);
+}
+
+void timg_check_print_repaired(FILE *f, const struct timg_check *c)
+{
+    fprintf(f, "The following inconsistencies were found and repaired:\n\n"
+               "    %" PRIu64 " leaked clusters\n    %" PRIu64 " corruptions\n\n"
+               "Double checking the fixed image now...\n",
+            c->leaks_fixed, c->corruptions_fixed);
+}
+
+int timg_check_status(const struct timg_check *c)
+{
+    if (c->check_errors)
+        return 1;
+    if (c->corruptions)
+        return 2;
+    if (c->leaks)
+        return 3;
+    return 0;
+}
+
+static int run_check(const struct timg_io *io, block_node *n, block_repair repair,
+                     struct timg_check *out)
+{
+    block_check_result r;
+    GError *err = NULL;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    rc = block_check(n, repair, &r, &err);
+    if (rc == -ENOTSUP) {
+        g_clear_error(&err);
+        return rc;
+    }
+    if (rc < 0) {
+        timg_error(io, "Check failed: %s", err && err->message ? err->message : g_strerror(-rc));
+        g_clear_error(&err);
+        return rc;
+    }
+    out->corruptions = r.corruptions;
+    out->leaks = r.leaks;
+    out->corruptions_fixed = r.corruptions_fixed;
+    out->leaks_fixed = r.leaks_fixed;
+    out->check_errors = r.check_errors;
+    out->allocated_clusters = r.allocated_clusters;
+    out->total_clusters = r.total_clusters;
+    out->fragmented_clusters = r.fragmented_clusters;
+    out->compressed_clusters = r.compressed_clusters;
+    out->image_end_offset = r.image_end_offset;
+    return 0;
+}
+
+int timg_cmd_check(const struct timg_io *io, int argc, char **argv)
+{
+    enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS, OPT_OBJECT };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "format", required_argument, NULL, 'f' },
+        { "repair", required_argument, NULL, 'r' },
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "force-share", no_argument, NULL, 'U' },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, OPT_OBJECT },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL;
+    enum timg_output output = TIMG_OUTPUT_HUMAN;
+    block_repair repair = BLOCK_REPAIR_NONE;
+    block_cache_mode cache = BLOCK_CACHE_WRITEBACK;
+    bool quiet = false;
+    int c, rc, status = 1;
+    block_node *n;
+
+    while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'r':
+            if (strcmp(optarg, "leaks") == 0) {
+                repair = BLOCK_REPAIR_LEAKS;
+            } else if (strcmp(optarg, "all") == 0) {
+                repair = BLOCK_REPAIR_ALL;
+            } else {
+                timg_error(io, "Unknown option value for -r (expecting 'leaks' or 'all'): %s", optarg);
+                return 1;
+            }
+            break;
+        case 'T':
+            if (timg_parse_cache(io, optarg, &cache) < 0)
+                return 1;
+            break;
+        case 'q': quiet = true; break;
+        case 'U': break;
+        case OPT_OUTPUT:
+            if (timg_parse_output(io, optarg, &output) < 0)
+                return 1;
+            break;
+        case OPT_IMAGE_OPTS:
+        case OPT_OBJECT:
+            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
+            return 1;
+        case 'h':
+            fputs("usage: tessera-img check [-q] [-f fmt] [--output=human|json] [-r leaks|all] "
+                  "[-T src_cache] [-U] filename\n", io->out);
+            return 0;
+        default:
+            timg_bad_option(io, c, optopt, argv, optind);
+            return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        timg_error(io, "Expecting one image file name");
+        return 1;
+    }
+    if (timg_block_ready(io) < 0)
+        return 1;
+    /* Only a repair opens the image for writing; a plain check never modifies it. */
+    n = timg_open(io, argv[optind], fmt, repair != BLOCK_REPAIR_NONE, cache, true);
+    if (!n)
+        return 1;
+
+    struct timg_check result = { .filename = argv[optind], .format = block_format_name(n) };
+    rc = run_check(io, n, repair, &result);
+    if (rc == -ENOTSUP) {
+        timg_error(io, "This image format does not support checks");
+        status = TIMG_CHECK_NOT_SUPPORTED;
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    if (repair != BLOCK_REPAIR_NONE && (result.leaks_fixed || result.corruptions_fixed)) {
+        struct timg_check again = result;
+        if (output == TIMG_OUTPUT_HUMAN && !quiet)
+            timg_check_print_repaired(io->out, &result);
+        rc = run_check(io, n, BLOCK_REPAIR_NONE, &again);
+        if (rc < 0)
+            goto out;
+        again.leaks_fixed = result.leaks_fixed;
+        again.corruptions_fixed = result.corruptions_fixed;
+        result = again;
+    }
+    if (output == TIMG_OUTPUT_JSON) {
+        GVariant *v = timg_check_to_variant(&result);
+        timg_print_json(io->out, v, 0);
+        fputc('\n', io->out);
+        g_variant_unref(v);
+    } else if (!quiet) {
+        timg_check_print_human(io->out, &result);
+    }
+    status = timg_check_status(&result);
+out:
+    block_close(n, NULL);
+    return status;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* tessera-img map [-f fmt] [--output=human|json] [--start-offset=N] [--max-length=N] [-U] filename */
+#include "timg_block.h"
+#include "timg_map.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+bool timg_map_mergeable(const struct timg_map_entry *cur, const struct timg_map_entry *next)
+{
+    if (cur->length == 0)
+        return false;
+    if (cur->zero != next->zero || cur->data != next->data || cur->depth != next->depth ||
+        cur->present != next->present || cur->has_offset != next->has_offset)
+        return false;
+    if (cur->has_offset && cur->offset + cur->length != next->offset)
+        return false;
+    /* Contiguous offsets in two different files (split extents) are not one range. */
+    if ((cur->filename == NULL) != (next->filename == NULL))
+        return false;
+    if (cur->filename && strcmp(cur->filename, next->filename) != 0)
+        return false;
+    return true;
+}
+
+void timg_map_begin(struct timg_map_printer *p, FILE *out, enum timg_output output)
+{
+    p->out = out;
+    p->output = output;
+    p->first = true;
+    if (output == TIMG_OUTPUT_HUMAN)
+        fprintf(out, "%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+}
+
+int timg_map_print(struct timg_map_printer *p, const struct timg_map_entry *e)
+{
+    if (p->output == TIMG_OUTPUT_HUMAN) {
+        if (e->data && !e->has_offset)
+            return -1;
+        if (e->data)
+            fprintf(p->out, "%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start,
+                    e->length, e->offset, e->filename ? e->filename : "");
+        p->first = false;
+        return 0;
+    }
+    fprintf(p->out, "%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %d,"
+            " \"present\": %s, \"zero\": %s, \"data\": %s",
+            p->first ? "[" : ",\n", e->start, e->length, e->depth, e->present ? "true" : "false",
+            e->zero ? "true" : "false", e->data ? "true" : "false");
+    if (e->has_offset)
+        fprintf(p->out, ", \"offset\": %" PRIu64, e->offset);
+    fputc('}', p->out);
+    p->first = false;
+    return 0;
+}
+
+void timg_map_end(struct timg_map_printer *p)
+{
+    if (p->output == TIMG_OUTPUT_JSON)
+        fputs(p->first ? "[]\n" : "]\n", p->out);
+}
+
+int timg_cmd_map(const struct timg_io *io, int argc, char **argv)
+{
+    enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN, OPT_IMAGE_OPTS, OPT_OBJECT };
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "format", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "start-offset", required_argument, NULL, OPT_START },
+        { "max-length", required_argument, NULL, OPT_MAXLEN },
+        { "force-share", no_argument, NULL, 'U' },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "object", required_argument, NULL, OPT_OBJECT },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL;
+    enum timg_output output = TIMG_OUTPUT_HUMAN;
+    uint64_t start = 0, max_len = UINT64_MAX;
+    int c, rc, status = 1;
+    block_node *n;
+    GError *err = NULL;
+
+    while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'U': break;
+        case OPT_OUTPUT:
+            if (timg_parse_output(io, optarg, &output) < 0)
+                return 1;
+            break;
+        case OPT_START:
+            if (timg_parse_size(optarg, 1, &start) < 0) {
+                timg_error(io, "Invalid start offset specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                return 1;
+            }
+            break;
+        case OPT_MAXLEN:
+            if (timg_parse_size(optarg, 1, &max_len) < 0) {
+                timg_error(io, "Invalid length specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                return 1;
+            }
+            break;
+        case OPT_IMAGE_OPTS:
+        case OPT_OBJECT:
+            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
+            return 1;
+        case 'h':
+            fputs("usage: tessera-img map [-f fmt] [--output=human|json] [--start-offset=OFFSET] "
+                  "[--max-length=LEN] [-U] filename\n", io->out);
+            return 0;
+        default:
+            timg_bad_option(io, c, optopt, argv, optind);
+            return 1;
+        }
+    }
+    if (optind != argc - 1) {
+        timg_error(io, "Expecting one image file name");
+        return 1;
+    }
+    if (timg_block_ready(io) < 0)
+        return 1;
+    n = timg_open(io, argv[optind], fmt, false, BLOCK_CACHE_WRITEBACK, false);
+    if (!n)
+        return 1;
+
+    /* Unallocated everywhere: qemu-img reports the bottom layer's depth. */
+    int bottom = 0;
+    for (block_node *b = block_backing(n); b; b = block_backing(b))
+        bottom++;
+    uint64_t size = block_size(n);
+    uint64_t end = start > size ? size : start;
+    end = max_len > size - end ? size : end + max_len;
+
+    struct timg_map_printer pr;
+    struct timg_map_entry cur = { 0 };
+    char *cur_file = NULL;
+    timg_map_begin(&pr, io->out, output);
+    for (uint64_t off = start; off < end;) {
+        block_status st;
+        rc = block_get_status(n, off, end - off, true, &st, &err);
+        if (rc < 0) {
+            timg_report(io, err, "cannot get the block status");
+            g_clear_error(&err);
+            goto fail;
+        }
+        if (st.length == 0 || st.length > end - off)
+            st.length = end - off;
+        struct timg_map_entry next = {
+            .start = off, .length = st.length, .depth = st.allocated ? st.depth : bottom, .present = st.allocated,
+            .zero = st.zero, .data = st.data, .has_offset = st.offset_valid,
+            .offset = st.host_offset, .filename = st.offset_valid ? st.host_file : NULL,
+        };
+        if (cur.length && timg_map_mergeable(&cur, &next)) {
+            cur.length += next.length;
+        } else {
+            if (cur.length && timg_map_print(&pr, &cur) < 0)
+                goto compressed;
+            cur = next;
+            g_free(cur_file);
+            cur_file = g_strdup(next.filename);
+            cur.filename = cur_file;
+        }
+        off += st.length;
+    }
+    if (cur.length && timg_map_print(&pr, &cur) < 0)
+        goto compressed;
+    timg_map_end(&pr);
+    status = 0;
+    goto out;
+compressed:
+    fflush(io->out);
+    timg_error(io, "File contains external, encrypted or compressed clusters.");
+fail:
+    fflush(io->out);
+out:
+    g_free(cur_file);
+    block_close(n, NULL);
+    return status;
+}
