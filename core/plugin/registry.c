@@ -84,9 +84,14 @@ registry *registry_new(const char *const *extra_dirs, guint n_extra)
         for (guint i = 0; dirs[i]; i++)
             add_dir(reg->search_path, dirs[i]);
     }
+    /*
+     * A tessera run from its build tree uses that tree's plugins instead of the installed
+     * ones: after `make install`, both hold the same types, and a build must test its own.
+     */
     if (running_from_build_tree())
         add_dir(reg->search_path, TESSERA_BUILD_PLUGIN_DIR);
-    add_dir(reg->search_path, TESSERA_INSTALL_PLUGIN_DIR);
+    else
+        add_dir(reg->search_path, TESSERA_INSTALL_PLUGIN_DIR);
     return reg;
 }
 

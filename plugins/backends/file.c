@@ -21,12 +21,11 @@
 #include "hostmem.h"
 
 typedef struct file_backend {
-    hostmem_opts opts;
+    hostmem_backend common; /* first: the shared hooks in hostmem.c use it */
     char *mem_path;
     bool readonly;
     bool discard_data;
     uint64_t align;
-    hostmem_map map;
 } file_backend;
 
 /* What realize did to the file system, to be undone on failure. */
@@ -52,7 +51,7 @@ static int file_create(ts_object *obj, void **state)
     file_backend *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    hostmem_read_opts(obj, &b->opts);
+    hostmem_read_opts(obj, &b->common.opts);
     const char *path = hostmem_host->prop_string(obj, "mem-path");
     b->mem_path = path ? strdup(path) : NULL;
     if (path && !b->mem_path) {
@@ -62,7 +61,7 @@ static int file_create(ts_object *obj, void **state)
     b->readonly = hostmem_host->prop_bool(obj, "readonly");
     b->discard_data = hostmem_host->prop_bool(obj, "discard-data");
     b->align = hostmem_host->prop_size(obj, "align");
-    hostmem_map_init(&b->map);
+    hostmem_map_init(&b->common.map);
     *state = b;
     return 0;
 }
@@ -150,7 +149,7 @@ static int file_open(ts_object *obj, file_backend *b, bool is_dir, file_undo *un
 /* Makes a regular file at least m->size bytes long; other files (devices) are taken as they are. */
 static int file_fit_size(ts_object *obj, file_backend *b, file_undo *undo)
 {
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     struct stat st;
     if (fstat(m->fd, &st) < 0) {
         int r = -errno;
@@ -181,7 +180,7 @@ static int file_fit_size(ts_object *obj, file_backend *b, file_undo *undo)
 /* Checks size and align against the page size of the file system mem_path lives on. */
 static int file_check_geometry(ts_object *obj, file_backend *b, const char *where)
 {
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     bool hugetlb;
     char a[32], p[32];
     int r = hostmem_page_size(obj, -1, where, where, &m->page_size, &hugetlb);
@@ -193,7 +192,7 @@ static int file_check_geometry(ts_object *obj, file_backend *b, const char *wher
     }
     if (hugetlb) {
         m->flags |= TS_MEM_HUGETLB;
-        r = hostmem_check_huge_multiple(obj, "size", b->opts.size, m->page_size, where);
+        r = hostmem_check_huge_multiple(obj, "size", b->common.opts.size, m->page_size, where);
         if (r == 0 && b->align)
             r = hostmem_check_huge_multiple(obj, "align", b->align, m->page_size, where);
         if (r < 0)
@@ -203,7 +202,7 @@ static int file_check_geometry(ts_object *obj, file_backend *b, const char *wher
                                 hostmem_size_text(b->align, a), hostmem_size_text(m->page_size, p), where);
         return -EINVAL;
     }
-    m->size = hostmem_round_up(b->opts.size, m->page_size);
+    m->size = hostmem_round_up(b->common.opts.size, m->page_size);
     return 0;
 }
 
@@ -245,13 +244,13 @@ static int file_inspect_path(ts_object *obj, file_backend *b, bool *is_dir, cons
 static int file_realize(ts_object *obj, void *state)
 {
     file_backend *b = state;
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     file_undo undo = { 0 };
     char dirbuf[PATH_MAX];
     const char *where;
     bool is_dir;
 
-    if (b->opts.size == 0) {
+    if (b->common.opts.size == 0) {
         hostmem_host->set_error(obj, "can't create a backend of size 0");
         return -EINVAL;
     }
@@ -273,10 +272,10 @@ static int file_realize(ts_object *obj, void *state)
     if (r < 0)
         goto fail;
     r = hostmem_mmap(obj, m, b->align, b->readonly ? PROT_READ : PROT_READ | PROT_WRITE,
-                     b->opts.share ? MAP_SHARED : MAP_PRIVATE);
+                     b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
     if (r < 0)
         goto fail;
-    r = hostmem_apply_opts(obj, m, &b->opts);
+    r = hostmem_apply_opts(obj, m, &b->common.opts);
     if (r < 0)
         goto fail;
     return 0;
@@ -293,7 +292,7 @@ fail:
 /* discard-data: the guest's data is not wanted after us; spare the kernel writing it back. */
 static void file_discard(ts_object *obj, file_backend *b)
 {
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     if (!b->discard_data || b->readonly || !(m->flags & TS_MEM_SHARED) || !m->host)
         return;
     if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)m->fd_offset,
@@ -308,7 +307,7 @@ static void file_unrealize(ts_object *obj, void *state)
 {
     file_backend *b = state;
     file_discard(obj, b);
-    hostmem_release(&b->map);
+    hostmem_release(&b->common.map);
 }
 
 static void file_destroy(ts_object *obj, void *state)
@@ -316,22 +315,10 @@ static void file_destroy(ts_object *obj, void *state)
     file_backend *b = state;
     if (!b)
         return;
-    hostmem_release(&b->map);
+    hostmem_release(&b->common.map);
     free(b->mem_path);
     free(b);
 }
-
-static int file_get_region(ts_object *obj, void *state, ts_memory_region *out)
-{
-    file_backend *b = state;
-    hostmem_fill_region(&b->map, out);
-    return 0;
-}
-
-static const ts_memory_backend_ops file_ops = {
-    .size = sizeof(ts_memory_backend_ops),
-    .get_region = file_get_region,
-};
 
 static const ts_type_desc file_type = {
     .size = sizeof(ts_type_desc),
@@ -343,7 +330,7 @@ static const ts_type_desc file_type = {
     .realize = file_realize,
     .unrealize = file_unrealize,
     .destroy = file_destroy,
-    .kind_ops = &file_ops,
+    .kind_ops = &hostmem_backend_ops,
 };
 
 static const ts_type_desc *const file_types[] = { &file_type, NULL };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
@@ -211,3 +212,29 @@ void hostmem_fill_region(const hostmem_map *m, ts_memory_region *out)
     out->flags = m->flags;
     out->page_size = m->page_size;
 }
+
+void hostmem_unrealize(ts_object *obj, void *state)
+{
+    hostmem_backend *b = state;
+    hostmem_release(&b->map);
+}
+
+void hostmem_destroy(ts_object *obj, void *state)
+{
+    hostmem_backend *b = state;
+    if (b)
+        hostmem_release(&b->map);
+    free(b);
+}
+
+static int hostmem_get_region(ts_object *obj, void *state, ts_memory_region *out)
+{
+    hostmem_backend *b = state;
+    hostmem_fill_region(&b->map, out);
+    return 0;
+}
+
+const ts_memory_backend_ops hostmem_backend_ops = {
+    .size = sizeof(ts_memory_backend_ops),
+    .get_region = hostmem_get_region,
+};

@@ -92,4 +92,20 @@ void hostmem_release(hostmem_map *m);
 /* Describes m to the host; fd is given only for shared mappings (see docs/memory-backends.md). */
 void hostmem_fill_region(const hostmem_map *m, ts_memory_region *out);
 
+/*
+ * What every backend's state begins with, so that the hooks below serve all three
+ * backends: each state struct has a hostmem_backend as its first member.
+ */
+typedef struct hostmem_backend {
+    hostmem_opts opts;
+    hostmem_map map;
+} hostmem_backend;
+
+/* unrealize hook: unmaps and closes the memory. */
+void hostmem_unrealize(ts_object *obj, void *state);
+/* destroy hook for states that own nothing beyond their hostmem_backend: releases, frees. */
+void hostmem_destroy(ts_object *obj, void *state);
+/* Memory-backend ops whose get_region describes the state's hostmem_backend map. */
+extern const ts_memory_backend_ops hostmem_backend_ops;
+
 #endif

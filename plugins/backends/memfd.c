@@ -20,11 +20,10 @@
 #include "hostmem.h"
 
 typedef struct memfd_backend {
-    hostmem_opts opts;
+    hostmem_backend common; /* first: the shared hooks in hostmem.c use it */
     bool hugetlb;
     uint64_t hugetlbsize;
     bool seal;
-    hostmem_map map;
 } memfd_backend;
 
 static const ts_prop_desc memfd_props[] = {
@@ -41,11 +40,11 @@ static int memfd_create_hook(ts_object *obj, void **state)
     memfd_backend *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    hostmem_read_opts(obj, &b->opts);
+    hostmem_read_opts(obj, &b->common.opts);
     b->hugetlb = hostmem_host->prop_bool(obj, "hugetlb");
     b->hugetlbsize = hostmem_host->prop_size(obj, "hugetlbsize");
     b->seal = hostmem_host->prop_bool(obj, "seal");
-    hostmem_map_init(&b->map);
+    hostmem_map_init(&b->common.map);
     *state = b;
     return 0;
 }
@@ -77,7 +76,7 @@ static int memfd_flags(ts_object *obj, const memfd_backend *b, unsigned int *fla
 
 static int memfd_open(ts_object *obj, memfd_backend *b, unsigned int flags)
 {
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     char hs[32];
     m->fd = memfd_create(hostmem_host->object_id(obj), flags);
     if (m->fd >= 0)
@@ -96,7 +95,7 @@ static int memfd_open(ts_object *obj, memfd_backend *b, unsigned int flags)
 /* Sets the size, then seals it so that neither we nor a peer can change it any more. */
 static int memfd_size_and_seal(ts_object *obj, memfd_backend *b)
 {
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     char sz[32];
     if (ftruncate(m->fd, (off_t)m->size) < 0) {
         int r = -errno;
@@ -116,11 +115,11 @@ static int memfd_size_and_seal(ts_object *obj, memfd_backend *b)
 static int memfd_realize(ts_object *obj, void *state)
 {
     memfd_backend *b = state;
-    hostmem_map *m = &b->map;
+    hostmem_map *m = &b->common.map;
     unsigned int flags;
     bool hugetlb;
 
-    if (b->opts.size == 0) {
+    if (b->common.opts.size == 0) {
         hostmem_host->set_error(obj, "can't create a backend of size 0");
         return -EINVAL;
     }
@@ -135,18 +134,18 @@ static int memfd_realize(ts_object *obj, void *state)
         goto fail;
     if (hugetlb) {
         m->flags |= TS_MEM_HUGETLB;
-        r = hostmem_check_huge_multiple(obj, "size", b->opts.size, m->page_size, "the hugetlb memfd");
+        r = hostmem_check_huge_multiple(obj, "size", b->common.opts.size, m->page_size, "the hugetlb memfd");
         if (r < 0)
             goto fail;
     }
-    m->size = hostmem_round_up(b->opts.size, m->page_size);
+    m->size = hostmem_round_up(b->common.opts.size, m->page_size);
     r = memfd_size_and_seal(obj, b);
     if (r < 0)
         goto fail;
-    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->opts.share ? MAP_SHARED : MAP_PRIVATE);
+    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
     if (r < 0)
         goto fail;
-    r = hostmem_apply_opts(obj, m, &b->opts);
+    r = hostmem_apply_opts(obj, m, &b->common.opts);
     if (r < 0)
         goto fail;
     return 0;
@@ -154,32 +153,6 @@ fail:
     hostmem_release(m);
     return r;
 }
-
-static void memfd_unrealize(ts_object *obj, void *state)
-{
-    memfd_backend *b = state;
-    hostmem_release(&b->map);
-}
-
-static void memfd_destroy(ts_object *obj, void *state)
-{
-    memfd_backend *b = state;
-    if (b)
-        hostmem_release(&b->map);
-    free(b);
-}
-
-static int memfd_get_region(ts_object *obj, void *state, ts_memory_region *out)
-{
-    memfd_backend *b = state;
-    hostmem_fill_region(&b->map, out);
-    return 0;
-}
-
-static const ts_memory_backend_ops memfd_ops = {
-    .size = sizeof(ts_memory_backend_ops),
-    .get_region = memfd_get_region,
-};
 
 static const ts_type_desc memfd_type = {
     .size = sizeof(ts_type_desc),
@@ -189,9 +162,9 @@ static const ts_type_desc memfd_type = {
     .props = memfd_props,
     .create = memfd_create_hook,
     .realize = memfd_realize,
-    .unrealize = memfd_unrealize,
-    .destroy = memfd_destroy,
-    .kind_ops = &memfd_ops,
+    .unrealize = hostmem_unrealize,
+    .destroy = hostmem_destroy,
+    .kind_ops = &hostmem_backend_ops,
 };
 
 static const ts_type_desc *const memfd_types[] = { &memfd_type, NULL };

@@ -16,8 +16,7 @@
 #include "hostmem.h"
 
 typedef struct ram_backend {
-    hostmem_opts opts;
-    hostmem_map map;
+    hostmem_backend common; /* first: the shared hooks in hostmem.c use it */
 } ram_backend;
 
 static const ts_prop_desc ram_props[] = {
@@ -30,8 +29,8 @@ static int ram_create(ts_object *obj, void **state)
     ram_backend *b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    hostmem_read_opts(obj, &b->opts);
-    hostmem_map_init(&b->map);
+    hostmem_read_opts(obj, &b->common.opts);
+    hostmem_map_init(&b->common.map);
     *state = b;
     return 0;
 }
@@ -51,20 +50,20 @@ static int ram_open_memfd(ts_object *obj, hostmem_map *m)
 static int ram_realize(ts_object *obj, void *state)
 {
     ram_backend *b = state;
-    hostmem_map *m = &b->map;
-    if (b->opts.size == 0) {
+    hostmem_map *m = &b->common.map;
+    if (b->common.opts.size == 0) {
         hostmem_host->set_error(obj, "can't create a backend of size 0");
         return -EINVAL;
     }
     m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-    m->size = hostmem_round_up(b->opts.size, m->page_size);
-    int r = b->opts.share ? ram_open_memfd(obj, m) : 0;
+    m->size = hostmem_round_up(b->common.opts.size, m->page_size);
+    int r = b->common.opts.share ? ram_open_memfd(obj, m) : 0;
     if (r < 0)
         goto fail;
-    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->opts.share ? MAP_SHARED : MAP_PRIVATE);
+    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
     if (r < 0)
         goto fail;
-    r = hostmem_apply_opts(obj, m, &b->opts);
+    r = hostmem_apply_opts(obj, m, &b->common.opts);
     if (r < 0)
         goto fail;
     return 0;
@@ -72,32 +71,6 @@ fail:
     hostmem_release(m);
     return r;
 }
-
-static void ram_unrealize(ts_object *obj, void *state)
-{
-    ram_backend *b = state;
-    hostmem_release(&b->map);
-}
-
-static void ram_destroy(ts_object *obj, void *state)
-{
-    ram_backend *b = state;
-    if (b)
-        hostmem_release(&b->map);
-    free(b);
-}
-
-static int ram_get_region(ts_object *obj, void *state, ts_memory_region *out)
-{
-    ram_backend *b = state;
-    hostmem_fill_region(&b->map, out);
-    return 0;
-}
-
-static const ts_memory_backend_ops ram_ops = {
-    .size = sizeof(ts_memory_backend_ops),
-    .get_region = ram_get_region,
-};
 
 static const ts_type_desc ram_type = {
     .size = sizeof(ts_type_desc),
@@ -107,9 +80,9 @@ static const ts_type_desc ram_type = {
     .props = ram_props,
     .create = ram_create,
     .realize = ram_realize,
-    .unrealize = ram_unrealize,
-    .destroy = ram_destroy,
-    .kind_ops = &ram_ops,
+    .unrealize = hostmem_unrealize,
+    .destroy = hostmem_destroy,
+    .kind_ops = &hostmem_backend_ops,
 };
 
 static const ts_type_desc *const ram_types[] = { &ram_type, NULL };
