@@ -15,7 +15,6 @@
 #include "timg_check.h"
 #include "timg_info.h"
 #include "timg_map.h"
-#include "timg_test_util.h"
 
 /* Collects what a printer writes. */
 struct capture {
@@ -513,7 +512,6 @@ int main(void)
     Suite *s = suite_create("timg_output");
     TCase *tc = tcase_create("output");
 
-    tt_setup_env();
     tcase_add_test(tc, size_parse_qemu_rules);
     tcase_add_test(tc, size_to_str_matches_qemu);
     tcase_add_test(tc, key_order_matches_qemu);
