@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config/core_schemas.h"
+#include "pci/pci.h"
 #include "plugin/registry.h"
 #include "util/error.h"
 
@@ -100,6 +101,17 @@ static int parse_values(md_item *it, GError **err)
     for (guint i = 0; i < it->props->len; i++) {
         md_prop *p = it->props->pdata[i];
         prop_value *v = prop_values_find(it->values, p->key);
+        if (!v && it->cls == MD_DEVICE && strcmp(p->key, "addr") == 0) {
+            /* addr=SLOT[.FN] is the core's (PCI placement, core/pci), valid on every device type. */
+            GError *e = NULL;
+            uint8_t devfn;
+            if (pci_parse_addr(p->value, &devfn, &e) < 0) {
+                int r = fail(err, &p->origin, it, "property 'addr': %s", e->message);
+                g_error_free(e);
+                return r;
+            }
+            continue;
+        }
         if (!v) {
             g_autofree char *known = schema_names(schema);
             return fail(err, &p->origin, it, "unknown property '%s' (%s)", p->key, known);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "object/object_private.h"
+#include "pci/devctx.h"
 
 static char *object_origin_prefix(const ts_object *obj)
 {
@@ -27,13 +28,16 @@ static void report_hook_failure(ts_object *obj, const char *hook, int r, GError 
     g_clear_pointer(&obj->error, g_free);
 }
 
-ts_object *object_instantiate(md_item *it, GError **err)
+static ts_object *instantiate(md_item *it, struct devctx *ctx, GError **err)
 {
     const registry_type *type = it->resolved;
     g_return_val_if_fail(type && it->values, NULL);
     ts_object *obj = g_new0(ts_object, 1);
     obj->item = it;
     obj->type = type;
+    obj->dev = ctx;
+    if (ctx)
+        ctx->obj = obj;
     obj->id = it->id ? g_strdup(it->id) : g_strdup_printf("%s.anon%p", type->desc->name, (void *)obj);
 
     int r = type->desc->create(obj, &obj->state);
@@ -49,10 +53,27 @@ ts_object *object_instantiate(md_item *it, GError **err)
         }
     }
     obj->realized = true;
+    if (ctx)
+        devctx_realized(ctx);
     return obj;
 fail:
     object_destroy(obj);
     return NULL;
+}
+
+ts_object *object_instantiate(md_item *it, GError **err)
+{
+    return instantiate(it, NULL, err);
+}
+
+ts_object *object_instantiate_device(md_item *it, struct devctx *ctx, GError **err)
+{
+    return instantiate(it, ctx, err);
+}
+
+struct devctx *object_devctx(const ts_object *obj)
+{
+    return obj->dev;
 }
 
 void object_destroy(ts_object *obj)
@@ -63,6 +84,8 @@ void object_destroy(ts_object *obj)
     if (obj->realized && t->unrealize)
         t->unrealize(obj, obj->state);
     obj->realized = false;
+    devctx_release(obj->dev); /* what the device still holds: PCI function, regions, eventfds */
+    obj->dev = NULL;
     if (t->destroy)
         t->destroy(obj, obj->state);
     g_free(obj->error);

@@ -27,6 +27,16 @@ int object_plugin_init(const ts_plugin_desc *desc, GError **err);
  * NULL with *err = "ORIGIN: TYPE 'ID': MESSAGE".
  */
 ts_object *object_instantiate(md_item *it, GError **err);
+/*
+ * Like object_instantiate, for a device: ctx (core/pci/devctx.h) is attached before the
+ * create hook, so the host services know the device's machine and PCI address; the
+ * object takes ownership of ctx and releases it (devctx_release: what the device still
+ * holds) right after the unrealize hook or a failed realize.
+ */
+struct devctx;
+ts_object *object_instantiate_device(md_item *it, struct devctx *ctx, GError **err);
+/* The device context of a device object, or NULL. */
+struct devctx *object_devctx(const ts_object *obj);
 /* Unrealizes (if realized) and destroys the object. NULL is allowed. */
 void object_destroy(ts_object *obj);
 

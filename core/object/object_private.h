@@ -13,6 +13,7 @@ struct ts_object {
     bool realized;
     char *error;                /* set by ts_host_api.set_error during a hook */
     ts_object *claimed_by;      /* memory backends: the device using it */
+    struct devctx *dev;         /* devices: machine, PCI function, registrations (core/pci/devctx.h) */
 };
 
 #endif
