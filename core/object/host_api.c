@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "object/object_private.h"
+#include "pci/services.h"
 
 /* Log threshold: warnings and errors by default, more with TESSERA_LOG=info|debug. */
 static int log_threshold(void)
@@ -151,6 +152,10 @@ static const ts_host_api host_api = {
     .memory_backend_region = host_memory_backend_region,
     .memory_backend_claim = host_memory_backend_claim,
     .memory_backend_release = host_memory_backend_release,
+    .guest_memory = &devsvc_guest_memory_api,
+    .io = &devsvc_io_api,
+    .pci = &devsvc_pci_api,
+    .events = &devsvc_event_api,
 };
 
 const ts_host_api *object_host_api(void)
