@@ -39,6 +39,7 @@ DEPS=(
     "zlib1g-dev          pc:zlib                 compressed VMDK grains"
     "busybox-static      static:busybox          test guest userland"
     "cpio                cmd:cpio                test guest initramfs"
+    "linux-image-cloud-amd64 file:/boot/vmlinuz-*-cloud-amd64 bzImage loader tests, Linux boot test"
 )
 
 mode=install

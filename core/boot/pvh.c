@@ -2,6 +2,7 @@
 /* Placing a parsed PVH image and its start-of-day data in guest memory. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "boot/pvh.h"
@@ -11,7 +12,7 @@
 /* Legacy VGA and BIOS area: not RAM as far as the guest is told. */
 #define LEGACY_HOLE_START 0xa0000ull
 #define LEGACY_HOLE_END 0x100000ull
-#define PVH_MAX_MEMMAP ((PVH_CMDLINE_GPA - PVH_INFO_GPA - sizeof(struct hvm_start_info)) / \
+#define PVH_MAX_MEMMAP ((PVH_MODLIST_GPA - PVH_INFO_GPA - sizeof(struct hvm_start_info)) / \
                         sizeof(struct hvm_memmap_table_entry))
 
 /* RAM as the guest should see it: the banks, minus the legacy hole below 1 MiB. */
@@ -59,8 +60,35 @@ static int load_segments(const guest_memory *gm, const uint8_t *buf, const pvh_i
     return 0;
 }
 
+/* Highest page-aligned spot for size bytes below limit that no image segment overlaps. */
+static uint64_t place_module(const pvh_image *img, uint64_t limit, uint64_t size)
+{
+    uint64_t top = limit;
+
+    while (size <= top && top - size >= PVH_INFO_END) {
+        uint64_t gpa = (top - size) & ~0xfffull;
+        bool clash = false;
+        for (unsigned i = 0; i < img->nr_segments && !clash; i++) {
+            const pvh_segment *s = &img->segments[i];
+            if (gpa < s->paddr + s->memsz && s->paddr < gpa + size) {
+                top = s->paddr; /* try again below this segment */
+                clash = true;
+            }
+        }
+        if (!clash)
+            return gpa >= PVH_INFO_END ? gpa : 0;
+    }
+    return 0;
+}
+
 int pvh_load_buffer(const guest_memory *gm, const void *buf, size_t len, const char *name,
                     const char *cmdline, pvh_boot *out, GError **err)
+{
+    return pvh_load_buffer_ex(gm, buf, len, name, cmdline, NULL, out, err);
+}
+
+int pvh_load_buffer_ex(const guest_memory *gm, const void *buf, size_t len, const char *name,
+                       const char *cmdline, pvh_extras *extras, pvh_boot *out, GError **err)
 {
     pvh_image img;
     struct hvm_start_info si = {
@@ -90,6 +118,29 @@ int pvh_load_buffer(const guest_memory *gm, const void *buf, size_t len, const c
             goto no_room;
         si.cmdline_paddr = PVH_CMDLINE_GPA;
     }
+    if (extras && extras->initrd && extras->initrd_len) {
+        uint64_t limit = MIN(gm->banks[0].gpa + gm->banks[0].size, GUEST_PCI_HOLE_START);
+        uint64_t gpa = place_module(&img, limit, extras->initrd_len);
+        struct hvm_modlist_entry mod = { 0 };
+        if (!gpa) {
+            g_set_error(err, TS_ERROR, TS_ERROR_INVALID,
+                        "%s: the %zu-byte initrd does not fit in low RAM beside the kernel; "
+                        "give the VM more memory",
+                        extras->initrd_name ? extras->initrd_name : "initrd", extras->initrd_len);
+            return -EINVAL;
+        }
+        if (guest_memory_write(gm, gpa, extras->initrd, extras->initrd_len) < 0)
+            goto no_room;
+        mod.paddr = gpa;
+        mod.size = extras->initrd_len;
+        if (guest_memory_write(gm, PVH_MODLIST_GPA, &mod, sizeof(mod)) < 0)
+            goto no_room;
+        si.nr_modules = 1;
+        si.modlist_paddr = PVH_MODLIST_GPA;
+        extras->initrd_gpa = gpa;
+    }
+    if (extras)
+        si.rsdp_paddr = extras->rsdp;
     si.memmap_entries = build_memmap(gm, map);
     si.memmap_paddr = PVH_INFO_GPA + sizeof(si);
     if (guest_memory_write(gm, si.memmap_paddr, map, si.memmap_entries * sizeof(map[0])) < 0 ||

@@ -4,7 +4,7 @@
  * start-of-day data (hvm_start_info, memory map, command line) it expects.
  *
  * Guest memory used by the loader (besides the image's own segments):
- *   PVH_INFO_GPA ..   hvm_start_info, then the memory map
+ *   PVH_INFO_GPA ..   hvm_start_info, then the memory map; the module list at +0x800
  *   PVH_CMDLINE_GPA.. the command line, at most PVH_CMDLINE_MAX bytes with its NUL
  * The image may not overlap [PVH_INFO_GPA, PVH_INFO_END).
  */
@@ -21,6 +21,7 @@
 #define PVH_CMDLINE_GPA 0x7000ull
 #define PVH_CMDLINE_MAX 0x2000ull
 #define PVH_INFO_END (PVH_CMDLINE_GPA + PVH_CMDLINE_MAX)
+#define PVH_MODLIST_GPA (PVH_INFO_GPA + 0x800) /* module list, in the info page */
 
 #define PVH_MAX_SEGMENTS 16
 
@@ -58,6 +59,24 @@ int pvh_parse(const void *buf, size_t len, const char *name, pvh_image *img, GEr
  */
 int pvh_load_buffer(const guest_memory *gm, const void *buf, size_t len, const char *name,
                     const char *cmdline, pvh_boot *out, GError **err);
+
+/* Optional start-of-day data for pvh_load_buffer_ex. */
+typedef struct pvh_extras {
+    uint64_t rsdp;          /* hvm_start_info.rsdp_paddr (0 = none) */
+    const void *initrd;     /* loaded as module 0 at the top of low RAM (NULL = none) */
+    size_t initrd_len;
+    const char *initrd_name;/* for messages */
+    uint64_t initrd_gpa;    /* out: where the initrd went */
+} pvh_extras;
+
+/*
+ * pvh_load_buffer plus an RSDP address and an initrd module. The initrd goes to the
+ * highest page-aligned address below the end of low RAM (and 4 GiB) that does not
+ * overlap the image's segments; hvm_start_info lists it as module 0 (modlist at
+ * PVH_MODLIST_GPA).
+ */
+int pvh_load_buffer_ex(const guest_memory *gm, const void *buf, size_t len, const char *name,
+                       const char *cmdline, pvh_extras *extras, pvh_boot *out, GError **err);
 
 /* pvh_load_buffer on the contents of the file at path. */
 int pvh_load_file(const guest_memory *gm, const char *path, const char *cmdline, pvh_boot *out,
