@@ -10,6 +10,7 @@
 #include "config/help.h"
 #include "config/machine.h"
 #include "config/printconfig.h"
+#include "block/block.h"
 #include "plugin/registry.h"
 #include "tessera/abi.h"
 
@@ -109,7 +110,13 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
+    /* Drives open before the VM starts, so a bad image fails with its -drive named. */
+    if (block_init(reg, &err) < 0 || block_drives_open(cl.desc, &err) < 0) {
+        status = fail(err->message);
+        goto out;
+    }
     status = run_machine(cl.desc, reg);
+    block_drives_close();
 out:
     g_clear_error(&err);
     registry_free(reg);

@@ -36,6 +36,9 @@ int block_init(registry *reg, GError **err);
 /* Waits for the thread pool and forgets the registry (for tests and clean exits). */
 void block_shutdown(void);
 
+/* The block host services every plugin gets as ts_host_api.block. */
+extern const ts_block_api block_host_services;
+
 /* Names of all block formats ("raw" and the plugins' types), sorted; free with g_ptr_array_unref. */
 GPtrArray *block_formats(void);
 
@@ -138,7 +141,7 @@ typedef struct block_status {
     bool data;             /* reads come from stored data (not known zeros) */
     bool zero;             /* reads as zeros */
     bool compressed;
-    int depth;             /* layer that decided: 0 = n itself; chain length when no layer did */
+    int depth;             /* layer that decided: 0 = n itself; the last layer asked when none did */
     block_node *layer;     /* that layer, or NULL */
     bool offset_valid;     /* host_file/host_offset are meaningful */
     uint64_t host_offset;
@@ -183,6 +186,12 @@ typedef struct block_check_result {
 
 /* Returns 0 when the check ran (look at *out), -ENOTSUP when the format cannot check. */
 int block_check(block_node *n, block_repair repair, block_check_result *out, GError **err);
+
+/* One problem the check found: kind is enum ts_block_problem; msg is one line. */
+typedef void (*block_check_report_fn)(void *ctx, int kind, bool fixed, const char *msg);
+/* block_check, with every problem passed to report (on the calling thread) as it is found. */
+int block_check_report(block_node *n, block_repair repair, block_check_report_fn report, void *ctx,
+                       block_check_result *out, GError **err);
 
 /* ---- info ---- */
 

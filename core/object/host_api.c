@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "object/object_private.h"
 #include "pci/services.h"
+#include "block/block.h"
 
 /* Log threshold: warnings and errors by default, more with TESSERA_LOG=info|debug. */
 static int log_threshold(void)
@@ -158,6 +159,7 @@ static const ts_host_api host_api = {
     .pci = &devsvc_pci_api,
     .events = &devsvc_event_api,
     .chardev = &chardev_api_table,
+    .block = &block_host_services,
 };
 
 const ts_host_api *object_host_api(void)

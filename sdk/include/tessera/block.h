@@ -101,6 +101,13 @@ enum ts_block_repair {
     TS_BLOCK_REPAIR_ALL = 2,   /**< also fix corruptions (may lose data that is already lost) */
 };
 
+/** Kinds of problems reported through ts_block_api.check_report. */
+enum ts_block_problem {
+    TS_BLOCK_PROBLEM_LEAK = 0,       /**< harmless: space nothing points to */
+    TS_BLOCK_PROBLEM_CORRUPTION = 1, /**< data at risk */
+    TS_BLOCK_PROBLEM_ERROR = 2,      /**< a part could not be checked (I/O error) */
+};
+
 /** What ts_block_format_ops.check found (and fixed). Zeroed by the host before the call. */
 typedef struct ts_block_check_result {
     uint32_t size;                 /**< sizeof(ts_block_check_result) as built by the host */
@@ -289,6 +296,15 @@ typedef struct ts_block_api {
      * (complete will be called) or -errno (complete will not be called).
      */
     int (*drive_submit)(ts_block_drive *drive, ts_block_request *req);
+
+    /* --- check --- */
+
+    /**
+     * Reports one problem found by ts_block_format_ops.check, as one line without a
+     * newline ("Leaked grain at offset 0x50000"); kind is enum ts_block_problem, fixed
+     * whether the repair mode fixed it. Call only from within check.
+     */
+    void (*check_report)(ts_block_node *node, uint32_t kind, bool fixed, const char *msg);
 } ts_block_api;
 
 /* ------------------------------------------------------------------------------------ */
