@@ -63,6 +63,8 @@ __attribute__((noreturn)) void guest_exit(unsigned code);
 void tap_plan(unsigned count);                    /* "1..count" */
 bool tap_ok(bool cond, const char *fmt, ...)      /* "ok N - name" or "not ok N - name" */
     __attribute__((format(printf, 2, 3)));
+void tap_skip(const char *fmt, ...)               /* "ok N # SKIP reason": counts as run */
+    __attribute__((format(printf, 1, 2)));
 void tap_diag(const char *fmt, ...)               /* "# text" */
     __attribute__((format(printf, 1, 2)));
 /* 0 when every planned test ran and passed, 1 otherwise; prints a summary diagnostic. */
@@ -89,6 +91,30 @@ static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, 
 static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
+/* ---- memory-mapped I/O (identity-mapped below 4 GiB) ---- */
+
+static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)(uintptr_t)addr; }
+static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)(uintptr_t)addr = v; }
+static inline uint16_t mmio_read16(uint64_t addr) { return *(volatile uint16_t *)(uintptr_t)addr; }
+static inline void mmio_write16(uint64_t addr, uint16_t v) { *(volatile uint16_t *)(uintptr_t)addr = v; }
+
+/* ---- model-specific registers and CPUID ---- */
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
 /* ---- freestanding libc bits the compiler may call ---- */
 
 void *memset(void *dst, int c, size_t n);
@@ -99,5 +125,7 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strstr(const char *hay, const char *needle);
+
+#include "hw.h" /* PCI, local APIC, interrupts, MSI-X, ACPI */
 
 #endif

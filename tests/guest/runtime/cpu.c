@@ -87,6 +87,11 @@ static void idt_install(void)
     __asm__ volatile("lidt %0" : : "m"(ptr));
 }
 
+void idt_set_interrupt_gate(unsigned vector, uint64_t handler)
+{
+    idt_set(vector, handler, GATE_INTERRUPT_DPL0);
+}
+
 void cpu_init(void)
 {
     tss_install();
