@@ -82,6 +82,13 @@ static const ts_prop_desc serial_schema[] = {
     TS_PROP_DESC_END,
 };
 
+/* Built-in devices (core/devices/): isa-debug-exit, with QEMU's defaults. */
+static const ts_prop_desc isa_debug_exit_schema[] = {
+    TS_PROP_DESC_INT("iobase", 0, "0x501", 0, 0xffff, "I/O port of the device"),
+    TS_PROP_DESC_INT("iosize", 0, "2", 1, 4, "width in ports: 1, 2 or 4"),
+    TS_PROP_DESC_END,
+};
+
 static const struct core_chardev {
     const char *name;
     const ts_prop_desc *schema;
@@ -107,6 +114,7 @@ const ts_prop_desc *core_schema_find(md_class cls, const char *type)
     case MD_MACHINE: return machine_schema;
     case MD_DRIVE: return drive_schema;
     case MD_SERIAL: return serial_schema;
+    case MD_DEVICE: return type && strcmp(type, "isa-debug-exit") == 0 ? isa_debug_exit_schema : NULL;
     case MD_CHARDEV: {
         const struct core_chardev *c = find_chardev(type);
         return c ? c->schema : NULL;
@@ -121,6 +129,10 @@ const char *core_type_description(md_class cls, const char *type)
     case MD_MACHINE: return "tessera's x86 platform";
     case MD_DRIVE: return "a disk image";
     case MD_SERIAL: return "a 16550 serial port";
+    case MD_DEVICE:
+        return type && strcmp(type, "isa-debug-exit") == 0
+                   ? "QEMU's isa-debug-exit: a write of V exits with status (V << 1) | 1"
+                   : NULL;
     case MD_CHARDEV: {
         const struct core_chardev *c = find_chardev(type);
         return c ? c->description : NULL;

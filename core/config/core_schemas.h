@@ -16,7 +16,10 @@
 extern const char *const core_machine_types[];   /* "pc", "q35", "microvm" */
 extern const char *const core_chardev_backends[]; /* "socket", "file", "stdio", "null" */
 
-/* The schema of a core section, or NULL when cls is not core or type is unknown. */
+/*
+ * The schema of a core section, or NULL when cls is not core or type is unknown. For
+ * MD_DEVICE: the built-in devices (isa-debug-exit); NULL means a plugin type.
+ */
 const ts_prop_desc *core_schema_find(md_class cls, const char *type);
 
 /* One-line description of a core type, for help listings. */

@@ -68,6 +68,9 @@ static int resolve_schema(md_item *it, registry *reg, GError **err)
 {
     it->resolved = NULL;
     it->schema = NULL;
+    /* Built-in devices (isa-debug-exit) have a core schema and no plugin. */
+    if (it->cls == MD_DEVICE && (it->schema = core_schema_find(MD_DEVICE, it->type)))
+        return 0;
     if (it->cls == MD_OBJECT || it->cls == MD_DEVICE) {
         uint32_t kind = it->cls == MD_OBJECT ? TS_KIND_MEMORY_BACKEND : TS_KIND_DEVICE;
         GError *e = NULL;

@@ -26,9 +26,18 @@ static const struct {
     { KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
     { KVM_CAP_IOEVENTFD, "IOEVENTFD" },
     { KVM_CAP_IRQFD, "IRQFD" },
+    { KVM_CAP_SIGNAL_MSI, "SIGNAL_MSI" },
+    { KVM_CAP_NR_MEMSLOTS, "NR_MEMSLOTS" },
 };
 
-int kvm_open_system(GError **err)
+/* A capability's value, or dflt when the kernel does not report one. */
+static uint32_t cap_value(int fd, int cap, uint32_t dflt)
+{
+    int v = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+    return v > 0 ? (uint32_t)v : dflt;
+}
+
+int kvm_open_system(kvm_limits *limits, GError **err)
 {
     int fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -60,11 +69,17 @@ int kvm_open_system(GError **err)
     for (size_t i = 0; i < G_N_ELEMENTS(required_caps); i++) {
         if (ioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
             g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
-                        "KVM lacks capability %s: use a host kernel of Linux 4.14 or newer",
+                        "KVM lacks capability KVM_CAP_%s, which tessera needs: use a host kernel of Linux 4.14 or newer",
                         required_caps[i].name);
             close(fd);
             return -ENOTSUP;
         }
     }
+    /* api.rst: without KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS is the limit (and 4 before that). */
+    limits->nr_memslots = cap_value(fd, KVM_CAP_NR_MEMSLOTS, 32);
+    limits->max_gsi = cap_value(fd, KVM_CAP_IRQ_ROUTING, 1024);
+    limits->max_vcpus = cap_value(fd, KVM_CAP_MAX_VCPUS, cap_value(fd, KVM_CAP_NR_VCPUS, 4));
+    limits->max_vcpu_id = cap_value(fd, KVM_CAP_MAX_VCPU_ID, limits->max_vcpus);
+    limits->readonly_mem = cap_value(fd, KVM_CAP_READONLY_MEM, 0) != 0;
     return fd;
 }

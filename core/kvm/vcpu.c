@@ -109,7 +109,8 @@ int vcpu_init(vm *v, vcpu *c, unsigned index, GError **err)
     c->vm = v;
     c->index = index;
     c->run = MAP_FAILED;
-    c->fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+    /* The vCPU id is the initial APIC id of the in-kernel LAPIC; 0 is the boot CPU. */
+    c->fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, (unsigned long)cpu_topology_apic_id(&v->topo, index));
     if (c->fd < 0) {
         ret = fail_errno(err, c, "KVM_CREATE_VCPU");
         c->fd = -1;
@@ -127,7 +128,7 @@ int vcpu_init(vm *v, vcpu *c, unsigned index, GError **err)
         goto fail;
     }
     /* CPUID first: KVM decides which MSRs exist from it. */
-    ret = cpuid_set_for_vcpu(c, v->cpuid, v->nr_vcpus, err);
+    ret = cpuid_set_for_vcpu(c, v->cpuid, &v->topo, err);
     if (ret < 0)
         goto fail;
     ret = set_boot_msrs(c, err);

@@ -37,13 +37,13 @@ static void handle_mmio(vcpu *c)
     io_bus_dispatch(c->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write);
 }
 
-/* A reset request (triple fault, reset system event): an exit, as with QEMU's -no-reboot. */
-static void handle_reset(vcpu *c, const char *why)
+/* A reset request: an exit, as with QEMU's -no-reboot. */
+void vm_guest_reset(vm *v, const char *why)
 {
-    if (!c->vm->cfg.no_reboot)
+    if (!v->cfg.no_reboot)
         fprintf(stderr, "tessera: guest reset (%s); rebooting is not supported yet, stopping\n",
                 why);
-    vm_request_stop(c->vm, VM_STATUS_POWEROFF);
+    vm_request_stop(v, VM_STATUS_POWEROFF);
 }
 
 static void fail_vcpu(vcpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -67,7 +67,7 @@ static void handle_system_event(vcpu *c)
         vm_request_stop(c->vm, VM_STATUS_POWEROFF);
         break;
     case KVM_SYSTEM_EVENT_RESET:
-        handle_reset(c, "system event");
+        vm_guest_reset(c->vm, "system event");
         break;
     case KVM_SYSTEM_EVENT_CRASH:
         fail_vcpu(c, "the guest reported a crash");
@@ -97,7 +97,7 @@ static void handle_exit(vcpu *c)
         vm_request_stop(c->vm, VM_STATUS_POWEROFF);
         break;
     case KVM_EXIT_SHUTDOWN:
-        handle_reset(c, "triple fault");
+        vm_guest_reset(c->vm, "triple fault");
         break;
     case KVM_EXIT_SYSTEM_EVENT:
         handle_system_event(c);
@@ -138,5 +138,8 @@ void *vcpu_thread(void *arg)
         }
         handle_exit(c);
     }
+    /* The main thread waits in its loop for the last vCPU to leave. */
+    atomic_fetch_sub(&v->running_threads, 1);
+    g_main_context_wakeup(v->main_context);
     return NULL;
 }

@@ -11,10 +11,15 @@
 #include <unistd.h>
 
 #include "boot/pvh.h"
+#include "chardev/chardev.h"
 #include "kvm/kvm_internal.h"
 #include "util/error.h"
 
-#define COM1_BASE 0x3f8
+/* COM1..COM4 as on every PC. */
+static const struct {
+    uint16_t base;
+    unsigned gsi;
+} serial_ports[VM_MAX_SERIALS] = { { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 } };
 
 static int fail_errno(GError **err, const char *what)
 {
@@ -54,6 +59,13 @@ static int setup_platform(vm *v, GError **err)
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
     if (ioctl(v->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
         return fail_errno(err, "KVM_CREATE_PIT2");
+    /* Our own routing table from the start, so MSI routes only ever add to it. */
+    int ret = irq_routes_commit(v->routes);
+    if (ret < 0) {
+        g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "KVM_SET_GSI_ROUTING failed: %s",
+                    g_strerror(-ret));
+        return ret;
+    }
     return 0;
 }
 
@@ -64,14 +76,14 @@ static int setup_ram(vm *v, GError **err)
         return ret;
     for (unsigned i = 0; i < v->mem.nr_banks; i++) {
         const guest_ram_bank *b = &v->mem.banks[i];
-        struct kvm_userspace_memory_region slot = {
-            .slot = i,
-            .guest_phys_addr = b->gpa,
-            .memory_size = b->size,
-            .userspace_addr = (uintptr_t)b->host,
-        };
-        if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-            return fail_errno(err, "KVM_SET_USER_MEMORY_REGION for guest RAM");
+        uint32_t slot;
+        ret = vm_map_ram(v, b->gpa, b->size, b->host, false, &slot);
+        if (ret < 0) {
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
+                        "KVM_SET_USER_MEMORY_REGION for guest RAM at %#" PRIx64 " failed: %s",
+                        b->gpa, g_strerror(-ret));
+            return ret;
+        }
     }
     return 0;
 }
@@ -81,6 +93,74 @@ static void debug_exit_stop(void *opaque, int status)
     vm_request_stop(opaque, status);
 }
 
+static void i8042_reset(void *opaque)
+{
+    vm_guest_reset(opaque, "i8042 reset");
+}
+
+/* A UART's interrupt line: KVM_IRQ_LINE. A failure here means the irqchip is gone. */
+static void serial_set_irq(void *opaque, unsigned gsi, int level)
+{
+    int ret = vm_set_irq_line(opaque, gsi, level);
+    if (ret < 0)
+        fprintf(stderr, "tessera: KVM_IRQ_LINE for GSI %u failed: %s\n", gsi, g_strerror(-ret));
+}
+
+static void serial_tx_chardev(void *opaque, const uint8_t *buf, size_t len)
+{
+    chardev_write(opaque, buf, len);
+}
+
+static void serial_tx_fd(void *opaque, const uint8_t *buf, size_t len)
+{
+    int fd = (int)(intptr_t)opaque;
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Chardev input for the guest (main thread). */
+static void serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+    if (len)
+        serial_uart_receive(opaque, buf, len);
+}
+
+static int setup_serial(vm *v, GError **err)
+{
+    for (unsigned i = 0; i < VM_MAX_SERIALS; i++) {
+        serial_uart_config sc = {
+            .base = serial_ports[i].base,
+            .gsi = serial_ports[i].gsi,
+            .set_irq = serial_set_irq,
+            .irq_opaque = v,
+        };
+        if (v->cfg.serial_chardevs) {
+            if (!v->cfg.serial[i])
+                continue;
+            sc.tx = serial_tx_chardev;
+            sc.tx_opaque = v->cfg.serial[i];
+        } else if (i == 0) {
+            sc.tx = v->cfg.serial_fd >= 0 ? serial_tx_fd : NULL;
+            sc.tx_opaque = (void *)(intptr_t)v->cfg.serial_fd;
+        } else {
+            break;
+        }
+        v->serial[i] = serial_uart_create(v->pio, &sc, err);
+        if (!v->serial[i])
+            return -EINVAL;
+        if (v->cfg.serial_chardevs)
+            chardev_set_read_handler(v->cfg.serial[i], serial_input, v->serial[i]);
+    }
+    return 0;
+}
+
 static int setup_devices(vm *v, GError **err)
 {
     io_bus_set_log_unclaimed(v->pio, v->cfg.log_unclaimed_io);
@@ -88,8 +168,11 @@ static int setup_devices(vm *v, GError **err)
     int ret = legacy_ports_register(v->pio, err);
     if (ret < 0)
         return ret;
-    v->serial = serial_uart_create(v->pio, COM1_BASE, v->cfg.serial_fd, err);
-    if (!v->serial)
+    ret = setup_serial(v, err);
+    if (ret < 0)
+        return ret;
+    v->i8042 = i8042_create(v->pio, i8042_reset, v, err);
+    if (!v->i8042)
         return -EINVAL;
     if (v->cfg.debug_exit) {
         v->debug_exit = debug_exit_create(v->pio, v->cfg.debug_exit_iobase,
@@ -111,18 +194,35 @@ int vm_create(const vm_config *cfg, vm **out, GError **err)
     v->nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
     v->pio = io_bus_new("pio");
     v->mmio = io_bus_new("mmio");
+    v->main_context = g_main_context_ref(g_main_context_default());
     if (v->nr_vcpus > VM_MAX_VCPUS) {
         g_set_error(err, TS_ERROR, TS_ERROR_INVALID, "%u vCPUs requested; tessera supports at most %d",
                     v->nr_vcpus, VM_MAX_VCPUS);
         ret = -EINVAL;
         goto fail;
     }
+    ret = cpu_topology_init(&v->topo, v->nr_vcpus, cfg->sockets, cfg->cores, cfg->threads, err);
+    if (ret < 0)
+        goto fail;
     ret = install_kick_handler(err);
     if (ret < 0)
         goto fail;
-    ret = v->kvm_fd = kvm_open_system(err);
+    kvm_limits limits;
+    ret = v->kvm_fd = kvm_open_system(&limits, err);
     if (ret < 0)
         goto fail;
+    uint32_t top_apic_id = cpu_topology_apic_id(&v->topo, v->nr_vcpus - 1);
+    if (v->nr_vcpus > limits.max_vcpus || top_apic_id >= limits.max_vcpu_id) {
+        g_set_error(err, TS_ERROR, TS_ERROR_INVALID,
+                    "this host's KVM allows %u vCPUs with APIC ids below %u; %u vCPUs need "
+                    "APIC ids up to %u: lower -smp",
+                    limits.max_vcpus, limits.max_vcpu_id, v->nr_vcpus, top_apic_id);
+        ret = -EINVAL;
+        goto fail;
+    }
+    v->has_readonly_mem = limits.readonly_mem;
+    mem_slots_init(&v->slots, limits.nr_memslots);
+    v->routes = irq_routes_new(limits.max_gsi, vm_commit_routes, v);
     v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0UL);
     if (v->vm_fd < 0) {
         ret = fail_errno(err, "KVM_CREATE_VM");
@@ -167,14 +267,23 @@ void vm_destroy(vm *v)
         vcpu_fini(&v->vcpus[i]);
     g_free(v->vcpus);
     debug_exit_destroy(v->debug_exit);
-    serial_uart_destroy(v->serial);
+    i8042_destroy(v->i8042);
+    for (unsigned i = 0; i < VM_MAX_SERIALS; i++) {
+        if (v->serial[i] && v->cfg.serial_chardevs)
+            chardev_set_read_handler(v->cfg.serial[i], NULL, NULL);
+        serial_uart_destroy(v->serial[i]);
+    }
     g_free(v->cpuid);
+    irq_routes_free(v->routes);
+    if (v->slots.used)
+        mem_slots_fini(&v->slots);
     if (v->vm_fd >= 0)
         close(v->vm_fd);
     if (v->kvm_fd >= 0)
         close(v->kvm_fd);
     io_bus_free(v->pio);
     io_bus_free(v->mmio);
+    g_main_context_unref(v->main_context);
     g_free(v);
 }
 
@@ -186,6 +295,21 @@ int vm_load_pvh(vm *v, const char *path, const char *cmdline, GError **err)
         return ret;
     /* The boot vCPU starts at the entry; the others wait for INIT/SIPI from the guest. */
     return vcpu_set_pvh_entry(&v->vcpus[0], boot.entry, boot.start_info, err);
+}
+
+uint32_t vm_vcpu_apic_id(vm *v, unsigned index)
+{
+    return cpu_topology_apic_id(&v->topo, index);
+}
+
+unsigned vm_nr_vcpus(vm *v)
+{
+    return v->nr_vcpus;
+}
+
+GMainContext *vm_main_context(vm *v)
+{
+    return v->main_context;
 }
 
 io_bus *vm_pio_bus(vm *v)

@@ -23,8 +23,10 @@ int vm_run(vm *v)
     pthread_sigmask(SIG_BLOCK, &kick, &saved);
     for (unsigned i = 0; i < v->nr_vcpus; i++) {
         vcpu *c = &v->vcpus[i];
+        atomic_fetch_add(&v->running_threads, 1);
         int e = pthread_create(&c->thread, NULL, vcpu_thread, c);
         if (e) {
+            atomic_fetch_sub(&v->running_threads, 1);
             fprintf(stderr, "tessera: cannot start the thread of vCPU %u: %s\n", i, strerror(e));
             vm_request_stop(v, VM_STATUS_FAILURE);
             break;
@@ -36,6 +38,14 @@ int vm_run(vm *v)
             pthread_kill(c->thread, vcpu_kick_signal());
     }
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+    /*
+     * The main loop runs here until the last vCPU thread has left its loop; each one
+     * wakes the context on its way out, so no wake-up is lost between the check and
+     * the poll.
+     */
+    while (atomic_load(&v->running_threads) > 0)
+        g_main_context_iteration(v->main_context, TRUE);
 
     for (unsigned i = 0; i < started; i++) {
         pthread_join(v->vcpus[i].thread, NULL);
