@@ -151,9 +151,7 @@ int timg_cmd_compare(const struct timg_io *io, int argc, char **argv)
     }
     if (timg_block_ready(io) < 0)
         return CMP_OPEN_ERROR;
-    /* -F defaults to -f, as in qemu-img. */
-    if (!fmt2)
-        fmt2 = fmt1;
+    /* -f names the first image's format only; without -F the second is probed (qemu-img). */
     n1 = timg_open(io, argv[optind], fmt1, false, cache, false);
     if (!n1)
         return CMP_OPEN_ERROR;
@@ -175,8 +173,6 @@ int timg_cmd_compare(const struct timg_io *io, int argc, char **argv)
             status = CMP_DIFFERENT;
             goto out;
         }
-        if (!quiet)
-            fprintf(io->out, "Warning: Image size mismatch!\n");
     }
     timg_progress_update(&s.progress, 0, total);
     for (uint64_t off = 0; off < common;) {
@@ -215,6 +211,9 @@ int timg_cmd_compare(const struct timg_io *io, int argc, char **argv)
         timg_progress_update(&s.progress, off, total);
     }
     if (size1 != size2) {
+        /* qemu-img warns once the common part compared equal. */
+        if (!quiet)
+            fprintf(io->out, "Warning: Image size mismatch!\n");
         block_node *longer = size1 > size2 ? n1 : n2;
         status = check_tail_zero(&s, longer, common, total, common, total);
         if (status != CMP_IDENTICAL) {

@@ -208,7 +208,9 @@ int timg_cmd_create(const struct timg_io *io, int argc, char **argv)
         fputc('\n', io->out);
         fflush(io->out);
     }
-    if (block_create(fmt, filename, size, all->len ? all->str : NULL, &err) < 0) {
+    /* qemu-img prints the size as given and its formats round the image up to 512. */
+    uint64_t rounded = size > UINT64_MAX - 511 ? size : (size + 511) & ~(uint64_t)511;
+    if (block_create(fmt, filename, rounded, all->len ? all->str : NULL, &err) < 0) {
         timg_report(io, err, "image creation failed");
         g_clear_error(&err);
         g_string_free(all, TRUE);

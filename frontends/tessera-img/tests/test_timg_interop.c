@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "timg_test_util.h"
 
@@ -124,10 +125,26 @@ static void qemu_io_write(const char *image, const char *subformat)
            "-c 'write -P 0x33 2047M 2M' -c 'write -P 0x44 2559M 1M' %s >/dev/null", image);
 }
 
+START_TEST(raw_images_agree)
+{
+    make_source_raw("src.raw", 2560ull * 1048576);
+    same_output("info src.raw");
+    same_output("info --output=json src.raw");
+    same_output("map src.raw");
+    same_output("map --output=json src.raw");
+    same_output("map --output=json --start-offset=1M --max-length=100M src.raw");
+    same_output("compare src.raw src.raw");
+    ok("qemu-img create -q -f raw other.raw 2560M");
+    same_output("compare src.raw other.raw");
+    same_output("compare -s other.raw src.raw");
+}
+END_TEST
+
+/* Loop tests: _i indexes subformats. */
 START_TEST(qemu_images_read_by_tessera)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(subformats); i++) {
-        const char *s = subformats[i];
+    {
+        const char *s = subformats[_i];
         ok("rm -f q*.vmdk q.raw t.raw && qemu-img create -q -f vmdk -o subformat=%s q.vmdk 2560M", s);
         qemu_io_write("q.vmdk", s);
         char *qpath = g_build_filename(dir, "q.vmdk", NULL);
@@ -151,8 +168,8 @@ END_TEST
 START_TEST(tessera_images_read_by_qemu)
 {
     make_source_raw("src.raw", 2560ull * 1048576);
-    for (size_t i = 0; i < G_N_ELEMENTS(subformats); i++) {
-        const char *s = subformats[i];
+    {
+        const char *s = subformats[_i];
         /* Empty images from create. */
         ok("rm -f e*.vmdk && $TIMG create -q -f vmdk -o subformat=%s e.vmdk 2560M", s);
         ok("qemu-img check e.vmdk");
@@ -321,8 +338,9 @@ int main(void)
     TCase *tc = tcase_create("interop");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, qemu_images_read_by_tessera);
-    tcase_add_test(tc, tessera_images_read_by_qemu);
+    tcase_add_test(tc, raw_images_agree);
+    tcase_add_loop_test(tc, qemu_images_read_by_tessera, 0, G_N_ELEMENTS(subformats));
+    tcase_add_loop_test(tc, tessera_images_read_by_qemu, 0, G_N_ELEMENTS(subformats));
     tcase_add_test(tc, qemu_io_and_tessera_write_each_others_images);
     tcase_add_test(tc, conversions_compared_both_ways);
     tcase_add_test(tc, compare_statuses_agree);
