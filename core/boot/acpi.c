@@ -184,7 +184,7 @@ static uint32_t build_madt(GByteArray *b, const acpi_config *cfg)
     for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
         put8(b, MADT_LOCAL_APIC), put8(b, 8);
         put8(b, (uint8_t)i); /* ACPI processor UID */
-        put8(b, (uint8_t)i); /* APIC id: the KVM core gives vCPU i APIC id i */
+        put8(b, (uint8_t)(cfg->apic_ids ? cfg->apic_ids[i] : i)); /* APIC id */
         put_le(b, MADT_LAPIC_ENABLED, 4);
     }
     put8(b, MADT_IO_APIC), put8(b, 12);
@@ -260,6 +260,14 @@ int acpi_build(const acpi_config *cfg_in, uint64_t base, GByteArray **blob, acpi
                     "ACPI tables: %u vCPUs; the MADT describes 1 to %u", cfg.nr_vcpus,
                     ACPI_MAX_CPUS);
         return -EINVAL;
+    }
+    for (unsigned i = 0; cfg.apic_ids && i < cfg.nr_vcpus; i++) {
+        if (cfg.apic_ids[i] > 254) {
+            g_set_error(err, TS_ERROR, TS_ERROR_INVALID,
+                        "ACPI tables: vCPU %u has APIC id %u; the MADT describes ids up to 254",
+                        i, cfg.apic_ids[i]);
+            return -EINVAL;
+        }
     }
     if (!cfg.pci_mmio32_first && !cfg.pci_mmio32_last) {
         cfg.pci_mmio32_first = (uint32_t)GUEST_PCI_HOLE_START;

@@ -37,7 +37,8 @@
 #define ACPI_MAX_CPUS 255
 
 typedef struct acpi_config {
-    unsigned nr_vcpus;      /* local APIC ids 0 .. nr_vcpus - 1 */
+    unsigned nr_vcpus;      /* processors 0 .. nr_vcpus - 1 */
+    const uint32_t *apic_ids; /* APIC id of each vCPU (ids up to 254); NULL = 0 .. n-1 */
     /*
      * Emit the ISA override IRQ 0 -> GSI 2. Right only when the VMM routes GSI 0 (where
      * KVM's PIT fires) to IOAPIC pin 2, as QEMU does; KVM's default routing sends GSI 0

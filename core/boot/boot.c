@@ -104,7 +104,7 @@ int boot_load_kernel(const guest_memory *gm, const boot_config *cfg, boot_result
     }
 
     if (cfg->acpi) {
-        acpi_config ac = { .nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1,
+        acpi_config ac = { .nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1, .apic_ids = cfg->apic_ids,
                            .irq0_to_gsi2 = cfg->irq0_to_gsi2 };
         acpi_layout lay;
         ret = acpi_write(gm, &ac, &lay, err);

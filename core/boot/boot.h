@@ -41,6 +41,7 @@ typedef struct boot_config {
     const char *initrd;  /* path, or NULL */
     const char *cmdline; /* NULL = empty */
     unsigned nr_vcpus;   /* for the MADT; 0 means 1 */
+    const uint32_t *apic_ids; /* each vCPU's APIC id for the MADT; NULL = 0 .. n-1 */
     bool acpi;           /* write ACPI tables and pass their RSDP to the kernel */
     bool irq0_to_gsi2;   /* see acpi_config.irq0_to_gsi2 */
 } boot_config;

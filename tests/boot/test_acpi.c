@@ -165,6 +165,25 @@ static void check_madt(unsigned cpus, bool irq0)
     g_byte_array_free(b, TRUE);
 }
 
+/* Sparse APIC ids (e.g. -smp 3,cores=4) appear as given. */
+START_TEST(test_madt_apic_ids)
+{
+    static const uint32_t ids[] = { 0, 1, 4, 5 };
+    acpi_config cfg = { .nr_vcpus = 4, .apic_ids = ids };
+    acpi_layout lay;
+    GByteArray *b = NULL;
+
+    ck_assert_int_eq(acpi_build(&cfg, BASE, &b, &lay, NULL), 0);
+    const uint8_t *m = at(b, lay.madt, lay.madt_len);
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert_uint_eq(m[44 + 8 * i], 0);
+        ck_assert_uint_eq(m[44 + 8 * i + 2], i);
+        ck_assert_uint_eq(m[44 + 8 * i + 3], ids[i]);
+    }
+    g_byte_array_free(b, TRUE);
+}
+END_TEST
+
 START_TEST(test_madt_smp)
 {
     static const unsigned counts[] = { 1, 2, 4, 64, 255 };
@@ -188,6 +207,11 @@ START_TEST(test_bad_config)
     g_clear_error(&err);
     cfg.nr_vcpus = 256;
     ck_assert_int_eq(acpi_build(&cfg, BASE, &blob, &lay, &err), -EINVAL);
+    g_clear_error(&err);
+    static const uint32_t far[] = { 0, 255 };
+    cfg = (acpi_config){ .nr_vcpus = 2, .apic_ids = far };
+    ck_assert_int_eq(acpi_build(&cfg, BASE, &blob, &lay, &err), -EINVAL);
+    ck_assert_msg(strstr(err->message, "vCPU 1 has APIC id 255"), "%s", err->message);
     g_clear_error(&err);
 }
 END_TEST
@@ -398,6 +422,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_structure);
     tcase_add_test(tc, test_madt_smp);
+    tcase_add_test(tc, test_madt_apic_ids);
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_aml_encodings);
     tcase_add_test(tc, test_iasl);
