@@ -469,7 +469,7 @@ int timg_cmd_convert(const struct timg_io *io, int argc, char **argv)
             g_clear_error(&err);
             goto out;
         }
-        fprintf(io->out, "Supported %s options:\n%s", out_fmt, text);
+        fputs(text, io->out);
         g_free(text);
         status = 0;
         goto out;

@@ -67,8 +67,7 @@ static int print_help(const struct timg_io *io, const char *fmt)
         g_clear_error(&err);
         return 1;
     }
-    fprintf(io->out, "Supported %s options:\n", fmt);
-    fputs(text, io->out);
+    fputs(text, io->out); /* the block layer's text names the format */
     if (text[0] && text[strlen(text) - 1] != '\n')
         fputc('\n', io->out);
     g_free(text);

@@ -166,12 +166,12 @@ START_TEST(create_option_help)
     struct tt_run r = tt_timg("create -f raw -o help");
 
     ck_assert_int_eq(r.status, 0);
-    ck_assert_msg(strncmp(r.out, "Supported raw options:\n", 23) == 0, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "raw") && strstr(r.out, "preallocation"), "%s", r.out);
     tt_run_clear(&r);
     if (have_format("vmdk")) {
         r = tt_timg("create -f vmdk -o subformat=monolithicFlat,help x.vmdk 1M");
         ck_assert_int_eq(r.status, 0);
-        ck_assert_ptr_nonnull(strstr(r.out, "Supported vmdk options:"));
+        ck_assert_ptr_nonnull(strstr(r.out, "vmdk"));
         ck_assert_ptr_nonnull(strstr(r.out, "subformat"));
         ck_assert_ptr_nonnull(strstr(r.out, "adapter_type"));
         tt_run_clear(&r);
@@ -400,7 +400,7 @@ START_TEST(convert_errors)
     tt_run_clear(&r);
     r = tt_timg("convert -O raw -o help");
     ck_assert_int_eq(r.status, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "Supported raw options:"));
+    ck_assert_ptr_nonnull(strstr(r.out, "preallocation"));
     tt_run_clear(&r);
     g_free(src);
 }
