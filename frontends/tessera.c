@@ -11,6 +11,7 @@
 #include "config/machine.h"
 #include "config/printconfig.h"
 #include "block/block.h"
+#include "kvm/launch.h"
 #include "plugin/registry.h"
 #include "tessera/abi.h"
 
@@ -62,15 +63,20 @@ static int type_help(registry *reg, const cmdline *cl)
 }
 
 /*
- * Where the VM starts. Until the KVM core lands this shows what would run; the KVM
- * core replaces this function's body with machine creation and the vCPU loop.
+ * Where the VM starts: objects, guest RAM, chardevs, the VM, devices and the kernel
+ * (core/kvm/launch.c), then the vCPUs run. Returns the exit status: the VM's (0 power-
+ * off or reset, (V << 1) | 1 from isa-debug-exit, 2 when KVM failed), or 1 when the
+ * machine could not be started.
  */
 static int run_machine(machine_desc *desc, registry *reg)
 {
-    g_autofree char *text = printconfig_format(desc);
-    fputs(text, stdout);
-    printf("# tessera: the VM would start here (the KVM core is not built yet)\n");
-    return 0;
+    GError *err = NULL;
+    int status = launch_machine(desc, reg, &err);
+    if (status < 0) {
+        status = fail(err->message);
+        g_error_free(err);
+    }
+    return status;
 }
 
 int main(int argc, char **argv)

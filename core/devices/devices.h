@@ -66,6 +66,18 @@ typedef void (*i8042_reset_fn)(void *opaque);
 i8042_dev *i8042_create(io_bus *pio, i8042_reset_fn on_reset, void *opaque, GError **err);
 void i8042_destroy(i8042_dev *dev);
 
+/* ---- ACPI PM1a event and control blocks (acpi_pm.c) ---- */
+
+typedef struct acpi_pm_dev acpi_pm_dev;
+
+/* The guest entered S5 (PM1a control: SLP_EN with SLP_TYP 0). */
+typedef void (*acpi_pm_poweroff_fn)(void *opaque);
+
+/* PM1a event block at 0x600 (4 ports) and control block at 0x604 (2 ports), as the FADT says. */
+acpi_pm_dev *acpi_pm_create(io_bus *pio, acpi_pm_poweroff_fn on_poweroff, void *opaque,
+                            GError **err);
+void acpi_pm_destroy(acpi_pm_dev *dev);
+
 /* ---- legacy ports (legacy_ports.c) ---- */
 
 /* Claims the POST-code port, CMOS/RTC index/data and port 0x92 with harmless answers. */

@@ -68,10 +68,23 @@ typedef struct vm vm;
  * to a one-line message that says what to do.
  */
 int vm_create(const vm_config *cfg, vm **out, GError **err);
+/*
+ * Opens /dev/kvm and checks what vm_create would check, then closes it: for a launcher
+ * that wants the one-line "what to do" error before doing anything slow. 0 or -errno.
+ */
+int vm_check_host(GError **err);
 /* Frees everything; the VM must not be running. NULL is allowed. */
 void vm_destroy(vm *v);
 
-/* Loads a PVH ELF kernel and points the boot vCPU at its entry. cmdline may be NULL. */
+/*
+ * Loads a kernel by its content (PVH ELF or bzImage, core/boot/boot.h) with its initrd
+ * and command line (both may be NULL), writes the ACPI tables, and points the boot vCPU
+ * at the entry. Errors name the file.
+ */
+int vm_load_kernel(vm *v, const char *kernel, const char *initrd, const char *cmdline,
+                   GError **err);
+
+/* Loads a PVH ELF kernel (no ACPI tables) and points the boot vCPU at its entry. cmdline may be NULL. */
 int vm_load_pvh(vm *v, const char *path, const char *cmdline, GError **err);
 
 /*

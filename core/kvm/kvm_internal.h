@@ -42,6 +42,7 @@ struct vm {
     serial_uart *serial[VM_MAX_SERIALS];
     debug_exit_dev *debug_exit;
     i8042_dev *i8042;
+    acpi_pm_dev *acpi_pm;
     irq_routes *routes;
     mem_slots slots;
     bool has_readonly_mem;
@@ -83,6 +84,9 @@ void vcpu_fini(vcpu *c);
 
 /* vcpu_regs.c */
 int vcpu_set_pvh_entry(vcpu *c, uint32_t entry, uint32_t start_info, GError **err);
+/* The entry state a boot loader asked for (core/boot/boot_cpu.h). */
+struct boot_cpu_state;
+int vcpu_set_boot_state(vcpu *c, const struct boot_cpu_state *st, GError **err);
 void vcpu_dump_state(vcpu *c, FILE *out);
 
 /*

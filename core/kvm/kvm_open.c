@@ -83,3 +83,13 @@ int kvm_open_system(kvm_limits *limits, GError **err)
     limits->readonly_mem = cap_value(fd, KVM_CAP_READONLY_MEM, 0) != 0;
     return fd;
 }
+
+int vm_check_host(GError **err)
+{
+    kvm_limits limits;
+    int fd = kvm_open_system(&limits, err);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 
+#include "boot/boot_cpu.h"
 #include "kvm/kvm_internal.h"
 #include "util/error.h"
 
@@ -95,4 +96,56 @@ void vcpu_dump_state(vcpu *c, FILE *out)
     dump_segment(out, "tr", &s.tr);
     fprintf(out, "  gdt %016llx/%04x idt %016llx/%04x\n", s.gdt.base, s.gdt.limit, s.idt.base,
             s.idt.limit);
+}
+
+static struct kvm_segment to_kvm_segment(const boot_segment *b)
+{
+    return (struct kvm_segment){
+        .base = b->base,
+        .limit = b->limit,
+        .selector = b->selector,
+        .type = b->type,
+        .present = b->present,
+        .dpl = b->dpl,
+        .db = b->db,
+        .s = b->s,
+        .l = b->l,
+        .g = b->g,
+    };
+}
+
+int vcpu_set_boot_state(vcpu *c, const boot_cpu_state *st, GError **err)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs = {
+        .rip = st->rip,
+        .rsp = st->rsp,
+        .rbp = st->rbp,
+        .rsi = st->rsi,
+        .rbx = st->rbx,
+        .rflags = st->rflags | BOOT_RFLAGS_RESERVED,
+    };
+
+    if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+        goto fail;
+    sregs.cs = to_kvm_segment(&st->cs);
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = to_kvm_segment(&st->ds);
+    sregs.tr = to_kvm_segment(&st->tr);
+    sregs.gdt.base = st->gdt_base;
+    sregs.gdt.limit = st->gdt_limit;
+    sregs.idt.base = st->idt_base;
+    sregs.idt.limit = st->idt_limit;
+    sregs.cr0 = st->cr0;
+    sregs.cr3 = st->cr3;
+    sregs.cr4 = st->cr4;
+    sregs.efer = st->efer;
+    if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+        goto fail;
+    return 0;
+
+fail:;
+    int e = errno;
+    g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "setting the boot state of vCPU %u: %s",
+                c->index, g_strerror(e));
+    return -e;
 }

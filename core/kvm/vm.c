@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "boot/pvh.h"
 #include "chardev/chardev.h"
 #include "kvm/kvm_internal.h"
@@ -93,6 +94,11 @@ static void debug_exit_stop(void *opaque, int status)
     vm_request_stop(opaque, status);
 }
 
+static void acpi_poweroff(void *opaque)
+{
+    vm_request_stop(opaque, VM_STATUS_POWEROFF);
+}
+
 static void i8042_reset(void *opaque)
 {
     vm_guest_reset(opaque, "i8042 reset");
@@ -173,6 +179,9 @@ static int setup_devices(vm *v, GError **err)
         return ret;
     v->i8042 = i8042_create(v->pio, i8042_reset, v, err);
     if (!v->i8042)
+        return -EINVAL;
+    v->acpi_pm = acpi_pm_create(v->pio, acpi_poweroff, v, err);
+    if (!v->acpi_pm)
         return -EINVAL;
     if (v->cfg.debug_exit) {
         v->debug_exit = debug_exit_create(v->pio, v->cfg.debug_exit_iobase,
@@ -268,6 +277,7 @@ void vm_destroy(vm *v)
     g_free(v->vcpus);
     debug_exit_destroy(v->debug_exit);
     i8042_destroy(v->i8042);
+    acpi_pm_destroy(v->acpi_pm);
     for (unsigned i = 0; i < VM_MAX_SERIALS; i++) {
         if (v->serial[i] && v->cfg.serial_chardevs)
             chardev_set_read_handler(v->cfg.serial[i], NULL, NULL);
@@ -310,6 +320,25 @@ unsigned vm_nr_vcpus(vm *v)
 GMainContext *vm_main_context(vm *v)
 {
     return v->main_context;
+}
+
+int vm_load_kernel(vm *v, const char *kernel, const char *initrd, const char *cmdline,
+                   GError **err)
+{
+    boot_config bc = {
+        .kernel = kernel,
+        .initrd = initrd,
+        .cmdline = cmdline,
+        .nr_vcpus = v->nr_vcpus,
+        .acpi = true,
+        .irq0_to_gsi2 = true, /* our routing sends the PIT's GSI 0 to IOAPIC pin 2 */
+    };
+    boot_result br;
+    int ret = boot_load_kernel(&v->mem, &bc, &br, err);
+    if (ret < 0)
+        return ret;
+    /* The boot vCPU starts at the entry; the others wait for INIT/SIPI from the guest. */
+    return vcpu_set_boot_state(&v->vcpus[0], &br.cpu, err);
 }
 
 io_bus *vm_pio_bus(vm *v)

@@ -63,8 +63,11 @@ cmp -s "$tmp/out" "$tmp/printed.conf" || fail "-print-config does not round-trip
 if "$tessera" -plugins 2>/dev/null | grep -q '^memory-backend-ram '; then
     expect 0 -config "$src/examples/demo.conf" -print-config
     grep -q 'memory-backend = ram0' "$tmp/out" || fail "demo.conf -print-config"
-    expect 0 -config "$src/examples/demo.conf"
-    grep -q 'the VM would start here' "$tmp/out" || fail "launch placeholder"
+    # Launching needs KVM: without it, one line naming /dev/kvm (running it is the guest tests' job).
+    if [ ! -e /dev/kvm ]; then
+        expect_error -config "$src/examples/demo.conf"
+        grep -q '/dev/kvm' "$tmp/err" || fail "launch without KVM does not name /dev/kvm"
+    fi
 else
     echo "skip: memory-backend-ram plugin not built; demo.conf not validated"
 fi

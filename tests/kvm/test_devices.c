@@ -2,7 +2,8 @@
 /*
  * The built-in platform devices driven through the port-I/O bus, as a vCPU would:
  * the 16550A's registers, its interrupt line (recorded instead of KVM_IRQ_LINE),
- * transmit and receive; the i8042's reset paths; isa-debug-exit's statuses.
+ * transmit and receive; the i8042's reset paths; isa-debug-exit's statuses; the ACPI
+ * PM1a power-off.
  */
 #include <check.h>
 #include <errno.h>
@@ -299,6 +300,58 @@ START_TEST(test_debug_exit)
 }
 END_TEST
 
+/* ---- ACPI PM1a ---- */
+
+static void count_poweroff(void *opaque)
+{
+    (*(unsigned *)opaque)++;
+}
+
+static uint16_t inw16(uint16_t port)
+{
+    uint8_t v[2] = { 0 };
+    io_bus_dispatch(bus, port, v, 2, false);
+    return (uint16_t)(v[0] | v[1] << 8);
+}
+
+static void outw16(uint16_t port, uint16_t val)
+{
+    uint8_t v[2] = { (uint8_t)val, (uint8_t)(val >> 8) };
+    io_bus_dispatch(bus, port, v, 2, true);
+}
+
+START_TEST(test_acpi_pm)
+{
+    unsigned offs = 0;
+    bus = io_bus_new("pio");
+    acpi_pm_dev *d = acpi_pm_create(bus, count_poweroff, &offs, NULL);
+    ck_assert_ptr_nonnull(d);
+    /* SCI_EN reads as set: the OS finds ACPI mode already on. */
+    ck_assert_uint_eq(inw16(0x604) & 1, 1);
+    /* Status reads 0; enables read back. */
+    ck_assert_uint_eq(inw16(0x600), 0);
+    outw16(0x602, 0x0121);
+    ck_assert_uint_eq(inw16(0x602), 0x0121);
+    /* A sleep type other than S5 (here 5) with SLP_EN is not a power-off. */
+    outw16(0x604, (5u << 10) | (1u << 13));
+    ck_assert_uint_eq(offs, 0);
+    /* SLP_EN is write-only; the sleep type is kept. */
+    ck_assert_uint_eq(inw16(0x604) & (1u << 13), 0);
+    ck_assert_uint_eq((inw16(0x604) >> 10) & 7, 5);
+    /* S5 without SLP_EN does nothing; with it, power-off. */
+    outw16(0x604, 0);
+    ck_assert_uint_eq(offs, 0);
+    outw16(0x604, 1u << 13);
+    ck_assert_uint_eq(offs, 1);
+    /* Byte writes count too: the high byte carries SLP_EN. */
+    outb(0x605, 0x20);
+    ck_assert_uint_eq(offs, 2);
+    acpi_pm_destroy(d);
+    ck_assert_uint_eq(io_bus_count(bus), 0);
+    io_bus_free(bus);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("devices");
@@ -310,6 +363,7 @@ int main(void)
     tcase_add_test(tc, test_serial_bare);
     tcase_add_test(tc, test_i8042);
     tcase_add_test(tc, test_debug_exit);
+    tcase_add_test(tc, test_acpi_pm);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
