@@ -11,15 +11,35 @@
 /* qemu-img's exit status when the format has no check. */
 #define TIMG_CHECK_NOT_SUPPORTED 63
 
-static int run_check(const struct timg_io *io, block_node *n, block_repair repair,
+struct report_ctx {
+    const struct timg_io *io;
+    bool quiet;
+};
+
+/* Each problem as the check finds it, on stderr like qemu-img's per-cluster lines. */
+static void report_problem(void *opaque, int kind, bool fixed, const char *msg)
+{
+    const struct report_ctx *ctx = opaque;
+    const char *what = kind == TS_BLOCK_PROBLEM_LEAK ? "Leaked" : "ERROR";
+
+    if (ctx->quiet)
+        return;
+    if (fixed)
+        fprintf(ctx->io->err, "Repairing: %s\n", msg);
+    else
+        fprintf(ctx->io->err, "%s: %s\n", what, msg);
+}
+
+static int run_check(const struct timg_io *io, block_node *n, block_repair repair, bool quiet,
                      struct timg_check *out)
 {
     block_check_result r;
+    struct report_ctx ctx = { io, quiet };
     GError *err = NULL;
     int rc;
 
     memset(&r, 0, sizeof(r));
-    rc = block_check(n, repair, &r, &err);
+    rc = block_check_report(n, repair, report_problem, &ctx, &r, &err);
     if (rc == -ENOTSUP) {
         g_clear_error(&err);
         return rc;
@@ -111,7 +131,7 @@ int timg_cmd_check(const struct timg_io *io, int argc, char **argv)
         return 1;
 
     struct timg_check result = { .filename = argv[optind], .format = block_format_name(n) };
-    rc = run_check(io, n, repair, &result);
+    rc = run_check(io, n, repair, quiet, &result);
     if (rc == -ENOTSUP) {
         timg_error(io, "This image format does not support checks");
         status = TIMG_CHECK_NOT_SUPPORTED;
@@ -123,7 +143,7 @@ int timg_cmd_check(const struct timg_io *io, int argc, char **argv)
         struct timg_check again = result;
         if (output == TIMG_OUTPUT_HUMAN && !quiet)
             timg_check_print_repaired(io->out, &result);
-        rc = run_check(io, n, BLOCK_REPAIR_NONE, &again);
+        rc = run_check(io, n, BLOCK_REPAIR_NONE, quiet, &again);
         if (rc < 0)
             goto out;
         again.leaks_fixed = result.leaks_fixed;
