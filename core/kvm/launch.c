@@ -243,18 +243,19 @@ static vm_config machine_config(machine_desc *d)
     };
 }
 
-/* The ACPI tables list APIC ids 0..n-1, so the topology must give exactly those. */
-static int check_dense_apic_ids(const vm_config *cfg, GError **err)
+/* The MADT holds 8-bit APIC ids (xAPIC entries), and 0xff means "all": ids must stay below. */
+static int check_apic_ids(const vm_config *cfg, GError **err)
 {
     cpu_topology t;
     int ret = cpu_topology_init(&t, cfg->nr_vcpus, cfg->sockets, cfg->cores, cfg->threads, err);
     if (ret < 0)
         return ret;
-    if (cpu_topology_apic_id(&t, t.nr_vcpus - 1) != t.nr_vcpus - 1) {
+    uint32_t top = cpu_topology_apic_id(&t, t.nr_vcpus - 1);
+    if (top > 254) {
         g_set_error(err, TS_ERROR, TS_ERROR_INVALID,
-                    "-smp %u,sockets=%u,cores=%u,threads=%u leaves gaps between APIC ids, which "
-                    "the ACPI tables cannot describe yet: use a power of two for cores and threads",
-                    t.nr_vcpus, t.sockets, t.cores, t.threads);
+                    "-smp %u,sockets=%u,cores=%u,threads=%u needs APIC id %u, above the 254 the "
+                    "ACPI tables can describe: use fewer vCPUs or powers of two for cores and threads",
+                    t.nr_vcpus, t.sockets, t.cores, t.threads, top);
         return -EINVAL;
     }
     return 0;
@@ -276,7 +277,7 @@ int launch_machine(machine_desc *d, registry *reg, GError **err)
     }
     /* Cheap checks first (KVM itself, then the kernel file), before anything waits or allocates. */
     if ((ret = vm_check_host(err)) < 0 || (ret = boot_detect_file(kernel, &kind, err)) < 0 ||
-        (ret = check_dense_apic_ids(&cfg, err)) < 0)
+        (ret = check_apic_ids(&cfg, err)) < 0)
         return ret;
     if ((ret = launch_debug_exit(d, &cfg, err)) < 0)
         return ret;

@@ -325,7 +325,11 @@ GMainContext *vm_main_context(vm *v)
 int vm_load_kernel(vm *v, const char *kernel, const char *initrd, const char *cmdline,
                    GError **err)
 {
+    g_autofree uint32_t *apic_ids = g_new(uint32_t, v->nr_vcpus);
+    for (unsigned i = 0; i < v->nr_vcpus; i++)
+        apic_ids[i] = cpu_topology_apic_id(&v->topo, i);
     boot_config bc = {
+        .apic_ids = apic_ids, /* the MADT lists the ids the vCPUs were created with */
         .kernel = kernel,
         .initrd = initrd,
         .cmdline = cmdline,
