@@ -27,6 +27,10 @@ static int collect(const struct timg_io *io, block_node *n, block_info *bi, stru
     i->backing_filename = bi->backing_file;
     i->full_backing_filename = bi->full_backing_filename;
     i->backing_format = bi->backing_format;
+    /* An image that stores no backing format (VMDK: qemu-img forces "vmdk") shows the
+     * format its backing file was opened as. */
+    if (!i->backing_format && i->backing_filename && block_backing(n))
+        i->backing_format = block_format_name(block_backing(n));
     i->dirty = bi->dirty;
     i->format_specific = bi->format_specific;
     return 0;
@@ -80,8 +84,21 @@ int timg_cmd_info(const struct timg_io *io, int argc, char **argv)
     }
     if (timg_block_ready(io) < 0)
         return 1;
-    /* Without --backing-chain the backing file need not exist (qemu-img opens no backing). */
-    top = timg_open(io, argv[optind], fmt, false, BLOCK_CACHE_WRITEBACK, !chain);
+    /*
+     * Without --backing-chain the backing file need not exist: open the chain when it
+     * opens (its format is then known, see collect()), else the image alone.
+     */
+    if (!chain) {
+        block_open_options o;
+        GError *ignored = NULL;
+        block_open_options_init(&o);
+        o.format = fmt;
+        o.read_only = true;
+        top = block_open(argv[optind], &o, &ignored);
+        g_clear_error(&ignored);
+    }
+    if (!top)
+        top = timg_open(io, argv[optind], fmt, false, BLOCK_CACHE_WRITEBACK, !chain);
     if (!top)
         return 1;
 

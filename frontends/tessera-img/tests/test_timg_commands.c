@@ -592,6 +592,20 @@ START_TEST(vmdk_backing_chain)
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, "Images are identical.\n");
     tt_run_clear(&r);
+    /* Without its backing file: info still works; --backing-chain and reads fail. */
+    char *moved = tt_path(dir, "moved.vmdk");
+    ck_assert_int_eq(rename(base, moved), 0);
+    r = tt_timg("info %s", top);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "backing file: base.vmdk"));
+    tt_run_clear(&r);
+    r = tt_timg("info --backing-chain %s", top);
+    assert_one_line_error(&r, 1, "base.vmdk");
+    tt_run_clear(&r);
+    r = tt_timg("compare %s %s", src, top);
+    assert_one_line_error(&r, 2, "base.vmdk");
+    tt_run_clear(&r);
+    g_free(moved);
     g_free(src);
     g_free(base);
     g_free(top);
