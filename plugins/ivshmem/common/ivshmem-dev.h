@@ -188,6 +188,7 @@ struct ivshmem_link {
     uint64_t messages;         /* messages handled */
     char error[256];           /* why the handshake failed, or why the link closed */
     bool live;                 /* between ivshmem_link_init and ivshmem_link_destroy */
+    bool closed_by_violation;  /* CLOSED because the server broke the protocol (not EOF) */
 };
 
 /*
@@ -199,9 +200,13 @@ int ivshmem_link_init(struct ivshmem_link *l, int sock, unsigned vectors);
 /*
  * Reads the server's setup messages until the shared memory has arrived (version, ID, shm,
  * and any peer vectors the server sends before or right after the shm that are already in the
- * socket). Fails after timeout_ms without progress, on EOF, and on every protocol violation,
- * with l->error set to one line. Peer and own vectors seen go into l->peers; no ops are
- * called. Returns 0 or -errno (-ETIMEDOUT, -EPROTO, -ECONNRESET, -ENOMEM, -EIO).
+ * socket). Fails after timeout_ms (-ETIMEDOUT; the call may be repeated to go on waiting), on
+ * EOF, on every protocol violation before the shared memory and on a shared memory whose size
+ * is not a power of two, with l->error set to one line. Messages already there after the
+ * shared memory are handled as the main loop would: EOF or a violation among them closes the
+ * link (reported at ivshmem_link_start) but the handshake succeeds. Peer and own vectors seen
+ * go into l->peers; no ops are called. Returns 0 or -errno (-ETIMEDOUT, -EPROTO,
+ * -ECONNRESET, -ENOMEM, -EIO).
  */
 int ivshmem_link_handshake(struct ivshmem_link *l, int timeout_ms);
 

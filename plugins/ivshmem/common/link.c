@@ -233,11 +233,6 @@ int ivshmem_link_handshake(struct ivshmem_link *l, int timeout_ms)
             return err;
         }
     }
-    /* Take whatever follows the shm that has already arrived (usually our own vectors). */
-    while ((err = step(l)) > 0)
-        ;
-    if (err < 0 && err != -ECONNRESET)
-        return err;
     if (!ivshmem_size_is_pow2(l->shm_size)) {
         char buf[32];
         snprintf(l->error, sizeof(l->error), "the shared memory sent by the ivshmem server is %s"
@@ -245,8 +240,31 @@ int ivshmem_link_handshake(struct ivshmem_link *l, int timeout_ms)
                  ivshmem_size_text(l->shm_size, buf));
         return -EPROTO;
     }
-    l->state = err == -ECONNRESET ? IVSHMEM_LINK_CLOSED : IVSHMEM_LINK_OPEN;
+    /*
+     * Take whatever follows the shm that has already arrived (usually our own vectors).
+     * What goes wrong from here on is what would go wrong a moment later on the main loop,
+     * so it is treated the same way (the link closes, the device works on) instead of
+     * failing realize depending on how fast the server wrote.
+     */
+    while ((err = step(l)) > 0)
+        ;
+    l->state = IVSHMEM_LINK_OPEN;
+    if (err < 0) {
+        l->state = IVSHMEM_LINK_CLOSED;
+        l->closed_by_violation = err != -ECONNRESET;
+        ivshmem_msg_reader_reset(&l->reader);
+    }
     return 0;
+}
+
+/* Server EOF is no error for the VM: QEMU ignores it too. A violation ends the reading. */
+static void report_closed(struct ivshmem_link *l)
+{
+    if (l->closed_by_violation)
+        link_log(l, TS_LOG_ERROR, "%s; no longer reading the ivshmem server", l->error);
+    else
+        link_log(l, TS_LOG_WARN, "%s; peers known now stay reachable, no new peers can join",
+                 l->error);
 }
 
 static void announce_cb(void *opaque, uint16_t id, unsigned vector, int fd)
@@ -272,8 +290,7 @@ void ivshmem_link_start(struct ivshmem_link *l, const struct ivshmem_link_ops *o
     if (ops && ops->vector_added)
         ivshmem_peers_foreach(&l->peers, announce_cb, l);
     if (l->state == IVSHMEM_LINK_CLOSED)
-        link_log(l, TS_LOG_WARN, "%s; peers known now stay reachable, no new peers can join",
-                 l->error);
+        report_closed(l);
 }
 
 bool ivshmem_link_service(struct ivshmem_link *l, unsigned budget)
@@ -287,13 +304,9 @@ bool ivshmem_link_service(struct ivshmem_link *l, unsigned budget)
     if (err >= 0)
         return true;
     l->state = IVSHMEM_LINK_CLOSED;
+    l->closed_by_violation = err != -ECONNRESET;
     ivshmem_msg_reader_reset(&l->reader);
-    /* Server EOF is no error for the VM: QEMU ignores it too. A violation ends the reading. */
-    if (err == -ECONNRESET)
-        link_log(l, TS_LOG_WARN, "%s; peers known now stay reachable, no new peers can join",
-                 l->error);
-    else
-        link_log(l, TS_LOG_ERROR, "%s; no longer reading the ivshmem server", l->error);
+    report_closed(l);
     return false;
 }
 

@@ -592,6 +592,37 @@ START_TEST(link_half_message_does_not_block)
 }
 END_TEST
 
+START_TEST(link_violation_right_after_shm_closes_but_handshake_succeeds)
+{
+    /* What is already in the socket after the shm is handled as the main loop would. */
+    fake_greet(0, 1 << 12);
+    send_with(sv[1], 3, 'e', 0);
+    send_with(sv[1], -1, 'm', 4096);
+    ck_assert_int_eq(handshake(1, TEST_TIMEOUT_MS), 0);
+    ck_assert_int_eq(lnk.state, IVSHMEM_LINK_CLOSED);
+    ck_assert(lnk.closed_by_violation);
+    ivshmem_link_start(&lnk, &rec_ops, &rec);
+    ck_assert_int_eq(rec.added, 1);
+    ck_assert_int_eq(rec.errors, 1);
+    ck_assert_ptr_nonnull(strstr(rec.last_log, "second shared memory message; no longer reading"));
+    ck_assert(!ivshmem_link_service(&lnk, 1));
+    ck_assert_int_eq(ivshmem_peers_ring(&lnk.peers, 3, 0), 0);
+}
+END_TEST
+
+START_TEST(link_eof_right_after_shm_is_a_warning)
+{
+    fake_greet(0, 1 << 12);
+    close(sv[1]);
+    sv[1] = -1;
+    ck_assert_int_eq(handshake(1, TEST_TIMEOUT_MS), 0);
+    ck_assert_int_eq(lnk.state, IVSHMEM_LINK_CLOSED);
+    ivshmem_link_start(&lnk, &rec_ops, &rec);
+    ck_assert_int_eq(rec.errors, 0);
+    ck_assert_ptr_nonnull(strstr(rec.last_log, "closed the connection; peers known now stay reachable"));
+}
+END_TEST
+
 START_TEST(link_own_id_gone_closes)
 {
     fake_greet(4, 1 << 12);
@@ -769,6 +800,8 @@ static Suite *common_suite(void)
     tcase_add_test(fake, link_flood_is_bounded);
     tcase_add_test(fake, link_half_message_does_not_block);
     tcase_add_test(fake, link_own_id_gone_closes);
+    tcase_add_test(fake, link_violation_right_after_shm_closes_but_handshake_succeeds);
+    tcase_add_test(fake, link_eof_right_after_shm_is_a_warning);
     tcase_add_test(fake, link_rejects_bad_vector_count);
     tcase_set_timeout(real, 60);
     tcase_add_test(real, link_with_our_server);

@@ -440,7 +440,7 @@ START_TEST(hostile_server)
     fake_server_stop(&fs);
 
     fake_server_start(&fs, script_garbage_after_handshake);
-    ck_assert_ptr_nonnull(try_vm(&vm, fs.path, "vectors=1"));
+    ck_assert_msg(try_vm(&vm, fs.path, "vectors=1") != NULL, "%s", tk_error(vm.m));
     /* The VM's main loop reads the flood while the server is still writing it. */
     for (int i = 0; i < TEST_TIMEOUT_MS / 2 && !__atomic_load_n(&fs.done, __ATOMIC_ACQUIRE); i++)
         tk_wait_event(vm.m, 2);
