@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/cmdline.h"
+#include "object/object.h"
+#include "pci/devices.h"
 #include "pci/pci.h"
+#include "plugin/registry.h"
 
 static int no_inject(void *o, const msi_msg *m) { return 0; }
 static int no_map(void *o, uint64_t g, uint64_t s, void *h, int fd, uint64_t off, bool ro, uint32_t *slot)
@@ -16,6 +20,7 @@ static int no_map(void *o, uint64_t g, uint64_t s, void *h, int fd, uint64_t off
 static const pci_platform_ops ops = { .msi_inject = no_inject, .map_ram = no_map };
 
 static pci_host *host;
+static registry *reg;
 static io_bus *pio, *mmio;
 static guest_memory gm;
 static void *ram;
@@ -29,11 +34,15 @@ static void setup(void)
     mmio = io_bus_new("mmio");
     pci_platform p = { .ops = &ops, .pio = pio, .mmio = mmio, .ram = &gm };
     ck_assert_int_eq(pci_host_new(&p, &host, NULL), 0);
+    const char *dirs[] = { PCI_TEST_PLUGIN_DIR };
+    reg = registry_new(dirs, 1);
 }
 
 static void teardown(void)
 {
     pci_host_free(host);
+    registry_free(reg);
+    reg = NULL;
     io_bus_free(pio);
     io_bus_free(mmio);
     g_free(ram);
@@ -124,6 +133,82 @@ START_TEST(bridge_config)
 }
 END_TEST
 
+/* Parses and validates argv (with the test plugin directory), builds objects and devices. */
+static device_set *build(const char *const *args, object_set **objs, machine_desc **desc, GError **err)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (char *)"tessera");
+    for (unsigned i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (char *)args[i]);
+    cmdline cl = { 0 };
+    ck_assert_int_eq(cmdline_parse(&cl, (int)argv->len, (char **)argv->pdata, NULL), 0);
+    g_ptr_array_free(argv, TRUE);
+    ck_assert_int_eq(machine_desc_validate(cl.desc, reg, NULL), 0);
+    *desc = cl.desc;
+    cl.desc = NULL;
+    cmdline_clear(&cl);
+    *objs = object_set_build(*desc, NULL);
+    ck_assert_ptr_nonnull(*objs);
+    return device_set_build(*desc, *objs, host, NULL, NULL, err);
+}
+
+START_TEST(device_set_placement)
+{
+    /* The auto-placed device does not take slot 1, which a later device asks for. */
+    static const char *const args[] = {
+        "-object", "memory-backend-ram,id=mb,size=64K",
+        "-device", "pci-testdev,id=auto1",
+        "-device", "pci-testdev,id=fixed,addr=1,memdev=mb",
+        "-device", "pci-testdev,id=auto2",
+        NULL,
+    };
+    object_set *objs;
+    machine_desc *d;
+    GError *err = NULL;
+    device_set *s = build(args, &objs, &d, &err);
+    ck_assert_msg(s != NULL, "%s", err ? err->message : "?");
+    ck_assert_uint_eq(device_set_count(s), 3);
+    ck_assert_uint_eq(pci_host_config_read(host, 0x08, 0, 4), 0x10f01b36u);
+    ck_assert_uint_eq(pci_host_config_read(host, 0x10, 0, 4), 0x10f01b36u);
+    ck_assert_uint_eq(pci_host_config_read(host, 0x18, 0, 4), 0x10f01b36u);
+    /* The fixed one got the memdev: BAR2 is 64-bit prefetchable. */
+    ck_assert_uint_eq(pci_host_config_read(host, 0x08, 0x18, 4) & 0xf, 0xc);
+    ck_assert_uint_eq(pci_host_config_read(host, 0x10, 0x18, 4), 0);
+    device_set_reset(s);
+    device_set_free(s);
+    for (unsigned devfn = 1; devfn < 256; devfn++)
+        ck_assert_uint_eq(pci_host_config_read(host, (uint8_t)devfn, 0, 4), 0xffffffffu);
+    object_set_free(objs);
+    machine_desc_free(d);
+}
+END_TEST
+
+START_TEST(device_set_conflict)
+{
+    static const char *const args[] = {
+        "-device", "pci-testdev,id=one",
+        "-device", "pci-testdev,id=two,addr=3",
+        "-device", "pci-testdev,id=three,addr=3.0",
+        NULL,
+    };
+    object_set *objs;
+    machine_desc *d;
+    GError *err = NULL;
+    device_set *s = build(args, &objs, &d, &err);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err->message, "option '-device pci-testdev,id=three,addr=3.0': device 'three' "
+                                       "(pci-testdev): PCI address 03.0 of pci-testdev 'three' is already "
+                                       "used by pci-testdev 'two'"), "%s", err->message);
+    g_clear_error(&err);
+    /* Nothing was created, nothing stays reserved. */
+    uint8_t devfn = PCI_DEVFN(3, 0);
+    ck_assert_int_eq(pci_host_reserve(host, false, &devfn, "probe", NULL), 0);
+    ck_assert_uint_eq(pci_host_config_read(host, 0x08, 0, 4), 0xffffffffu);
+    object_set_free(objs);
+    machine_desc_free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pci_core");
@@ -132,6 +217,8 @@ int main(void)
     tcase_add_test(tc, parse_addr);
     tcase_add_test(tc, reservations);
     tcase_add_test(tc, bridge_config);
+    tcase_add_test(tc, device_set_placement);
+    tcase_add_test(tc, device_set_conflict);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
