@@ -55,8 +55,15 @@ static void conf1_io(void *opaque, uint64_t offset, uint8_t *data, unsigned len,
 {
     pci_host *h = opaque;
     if (offset < 4) {
-        /* Only dword accesses hit the latch; smaller ones are other chipset ports on real PCs. */
+        /* Only dword accesses hit the latch; a byte at 0xcf9 is the reset control register. */
         if (offset != 0 || len != 4) {
+            if (offset == 1 && len == 1) {
+                if (is_write && h->plat.ops->reset_control_write)
+                    h->plat.ops->reset_control_write(h->plat.opaque, data[0]);
+                else if (!is_write)
+                    data[0] = 0;
+                return;
+            }
             if (!is_write)
                 memset(data, 0xff, len);
             return;

@@ -75,6 +75,13 @@ typedef struct pci_platform_ops {
                    uint64_t fd_offset, bool readonly, uint32_t *slot);
     /* Removes a mapping made by map_ram; the range is unbacked (MMIO) again. */
     void (*unmap_ram)(void *opaque, uint32_t slot);
+
+    /*
+     * A byte write to port 0xcf9, the chipset's reset control register, which shares
+     * the dword at 0xcf8 with the config address latch (Linux's reboot=pci writes 0x02,
+     * then 0x06 or 0x0e: bit 2 set means "reset now"). NULL: ignored. Reads return 0.
+     */
+    void (*reset_control_write)(void *opaque, uint8_t value);
 } pci_platform_ops;
 
 /* The machine as the PCI code sees it. Everything here outlives the pci_host. */

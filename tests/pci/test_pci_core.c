@@ -17,7 +17,14 @@ static int no_map(void *o, uint64_t g, uint64_t s, void *h, int fd, uint64_t off
     *slot = 0;
     return 0;
 }
-static const pci_platform_ops ops = { .msi_inject = no_inject, .map_ram = no_map };
+static int resets[2];
+static void reset_control(void *o, uint8_t v)
+{
+    resets[0]++;
+    resets[1] = v;
+}
+static const pci_platform_ops ops = { .msi_inject = no_inject, .map_ram = no_map,
+                                      .reset_control_write = reset_control };
 
 static pci_host *host;
 static registry *reg;
@@ -130,6 +137,22 @@ START_TEST(bridge_config)
     ck_assert(io_bus_lookup(pio, 0xcf8, &r) && r.base == 0xcf8 && r.len == 8);
     ck_assert(io_bus_lookup(mmio, PCI_ECAM_BASE + 0x1234, &r) && r.base == PCI_ECAM_BASE);
     ck_assert(!io_bus_lookup(mmio, PCI_ECAM_BASE + PCI_ECAM_SIZE, &r));
+    /* 0xcf9 is the reset control register: byte writes go to the platform, the latch is untouched. */
+    uint8_t b = 0x06;
+    uint8_t latch[4] = { 0x00, 0x00, 0x00, 0x80 };
+    io_bus_dispatch(pio, 0xcf8, latch, 4, true);
+    io_bus_dispatch(pio, 0xcf9, &b, 1, true);
+    ck_assert_int_eq(resets[0], 1);
+    ck_assert_int_eq(resets[1], 0x06);
+    io_bus_dispatch(pio, 0xcf9, &b, 1, false);
+    ck_assert_uint_eq(b, 0);
+    uint8_t back[4];
+    io_bus_dispatch(pio, 0xcf8, back, 4, false);
+    ck_assert_uint_eq(back[3], 0x80);
+    /* Word accesses at 0xcf9 are nothing. */
+    uint8_t w[2] = { 0x06, 0 };
+    io_bus_dispatch(pio, 0xcf9, w, 2, true);
+    ck_assert_int_eq(resets[0], 1);
 }
 END_TEST
 
