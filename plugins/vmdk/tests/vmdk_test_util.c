@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include "vmdk_test_util.h"
+#include "vmdk_format.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 char *tu_mkdtemp(void)
 {
@@ -134,4 +136,127 @@ void tu_fill_pattern(uint8_t *buf, size_t len, uint64_t seed)
         x ^= x << 17;
         buf[i] = (uint8_t)x;
     }
+}
+
+/* ---- sample images ---- */
+
+static const char v3_descriptor[] =
+    "# Disk DescriptorFile\n"
+    "version=1\n"
+    "encoding=\"UTF-8\"\n"
+    "CID=a5c1a3b2\n"
+    "parentCID=ffffffff\n"
+    "isNativeSnapshot=\"no\"\n"
+    "createType=\"streamOptimized\"\n"
+    "\n"
+    "# Extent description\n"
+    "RDONLY 33554432 SPARSE \"generated-stream.vmdk\"\n"
+    "\n"
+    "# The Disk Data Base \n"
+    "#DDB\n"
+    "\n"
+    "ddb.adapterType = \"lsilogic\"\n"
+    "ddb.geometry.cylinders = \"2088\"\n"
+    "ddb.geometry.heads = \"255\"\n"
+    "ddb.geometry.sectors = \"63\"\n"
+    "ddb.longContentID = \"3a1c5e0f9b8d7c6e5f4a3b2c1d0e9f8a\"\n"
+    "ddb.virtualHWVersion = \"8\" \n";
+
+struct v3_grain {
+    uint64_t lba;     /* sector of the grain */
+    uint64_t at;      /* byte offset of the data inside the grain */
+    uint8_t byte;
+};
+
+static int put_marker(uint8_t *img, uint64_t sector, uint64_t val, uint32_t type)
+{
+    uint8_t *m = img + sector * VMDK_SECTOR;
+    vmdk_put_le64(m, val);
+    vmdk_put_le32(m + 8, 0);
+    vmdk_put_le32(m + 12, type);
+    return 0;
+}
+
+int tu_build_iotest_version3(const char *path)
+{
+    enum { SECTORS = 552, GRAINS = 151, TABLES = 53 };
+    uint8_t *img = calloc(SECTORS, VMDK_SECTOR);
+    struct v3_grain *g = calloc(GRAINS, sizeof(*g));
+    uint8_t *plain = calloc(1, 65536);
+    if (!img || !g || !plain)
+        abort();
+    size_t n = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        uint64_t off = TU_V3_READ_OFFSET(i);
+        g[n++] = (struct v3_grain){ off / 65536 * 128, off % 65536, TU_V3_READ_BYTE(i) };
+    }
+    for (unsigned t = 2; t < TABLES; t++)
+        g[n++] = (struct v3_grain){ (uint64_t)t * 65536, 0, 0x5a };
+
+    struct vmdk_sparse_header h = {
+        .magic = VMDK_SPARSE_MAGIC, .version = 3, .flags = 0x30001, .capacity = 33554432,
+        .grain_size = 128, .desc_offset = 1, .desc_size = 1, .num_gtes_per_gt = 512,
+        .rgd_offset = 0, .gd_offset = VMDK_GD_AT_END, .overhead = 128,
+        .nl_chars = { '\n', ' ', '\r', '\n' }, .compress_algorithm = 1,
+    };
+    vmdk_header_encode(&h, img);
+    memcpy(img + VMDK_SECTOR, v3_descriptor, sizeof(v3_descriptor) - 1);
+
+    uint32_t gd[512] = { 0 };
+    uint32_t gt[512];
+    uint64_t sector = 128;
+    size_t k = 0;
+    int rc = 0;
+    while (k < n && rc == 0) {
+        uint64_t table = g[k].lba / 65536;
+        memset(gt, 0, sizeof(gt));
+        for (; k < n && g[k].lba / 65536 == table; k++) {
+            memset(plain, 0, 65536);
+            memset(plain + g[k].at, g[k].byte, 512);
+            uint8_t *m = img + sector * VMDK_SECTOR;
+            uLongf clen = VMDK_SECTOR - 12;
+            if (compress2(m + 12, &clen, plain, 65536, 9) != Z_OK)
+                rc = -1;
+            vmdk_put_le64(m, g[k].lba);
+            vmdk_put_le32(m + 8, (uint32_t)clen);
+            gt[g[k].lba % 65536 / 128] = (uint32_t)sector;
+            sector++;
+        }
+        put_marker(img, sector, 4, VMDK_MARKER_GT);
+        for (unsigned i = 0; i < 512; i++)
+            vmdk_put_le32(img + (sector + 1) * VMDK_SECTOR + 4 * i, gt[i]);
+        gd[table] = (uint32_t)(sector + 1);
+        sector += 5;
+    }
+    if (sector != 544)
+        rc = -1;
+    put_marker(img, 544, 4, VMDK_MARKER_GD);
+    for (unsigned i = 0; i < 512; i++)
+        vmdk_put_le32(img + 545 * VMDK_SECTOR + 4 * i, gd[i]);
+    put_marker(img, 549, 1, VMDK_MARKER_FOOTER);
+    h.gd_offset = 545;
+    vmdk_header_encode(&h, img + 550 * VMDK_SECTOR);
+    put_marker(img, 551, 0, VMDK_MARKER_EOS);
+    if (rc == 0)
+        rc = tu_write_file(path, img, (size_t)SECTORS * VMDK_SECTOR);
+    free(img);
+    free(g);
+    free(plain);
+    return rc;
+}
+
+int tu_build_afl9(const char *path)
+{
+    uint8_t *img = calloc(1, 196608);
+    if (!img)
+        return -1;
+    struct vmdk_sparse_header h = {
+        .magic = VMDK_SPARSE_MAGIC, .version = 1, .flags = 3,
+        .capacity = 2233785398448881665ull, .grain_size = 128, .desc_offset = 251658241,
+        .num_gtes_per_gt = 506, .rgd_offset = 71, .gd_offset = 0x2800000000000000ull,
+    };
+    vmdk_header_encode(&h, img);
+    int rc = tu_write_file(path, img, 196608);
+    free(img);
+    return rc;
 }
