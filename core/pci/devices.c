@@ -55,6 +55,10 @@ static int bind_refs(md_item *it, const device_refs *refs, GError **err)
                             v->desc->name, v->s);
         } else if (refs && refs->resolve_other) {
             v->ref = refs->resolve_other(refs->opaque, it, v, &e);
+            if (!v->ref && e) {
+                g_propagate_error(err, e); /* a complete message, origin included */
+                return -EINVAL;
+            }
         } else {
             g_set_error(&e, TS_ERROR, TS_ERROR_FAILED, "property '%s': %s references are not supported yet",
                         v->desc->name, v->desc->ref_target == TS_REF_CHARDEV ? "chardev" : "drive");

@@ -22,7 +22,8 @@ typedef struct device_refs {
     ts_object *(*find_object)(void *opaque, const char *id);
     /*
      * Binds a TS_REF_CHARDEV or TS_REF_DRIVE value v of device item it: returns what
-     * v->ref should hold, or NULL with *err set. NULL hook: such references are refused.
+     * v->ref should hold, or NULL with *err set to the complete one-line message (origin
+     * and device included; it is passed on as is). NULL hook: such references are refused.
      */
     void *(*resolve_other)(void *opaque, md_item *it, const prop_value *v, GError **err);
     void *opaque;

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "bus/bus.h"
+#include "chardev/chardev.h"
 #include "config/machine.h"
 #include "kvm/guest_memory.h"
 #include "pci/devices.h"
@@ -46,6 +47,7 @@ struct tk_machine {
     GPtrArray *specs;        /* char * "-object" / "-device" followed by its spec, pairwise */
     machine_desc *keep;      /* items of live objects and devices */
     GHashTable *objects;     /* id -> ts_object * (memory backends) */
+    chardev_set *chardevs;   /* -chardev made with tk_chardev_add */
     GPtrArray *object_list;  /* ts_object *, creation order */
     GPtrArray *devices;      /* tk_device * */
     char *error;

@@ -62,6 +62,11 @@ TK_API const char *tk_error(const tk_machine *m);
 TK_API int tk_plugin_path_add(tk_machine *m, const char *dir);
 /** Creates an object from a -object argument, e.g. "memory-backend-file,id=mb,size=1M,mem-path=/dev/shm/x". 0 or -errno. */
 TK_API int tk_object_add(tk_machine *m, const char *spec);
+/**
+ * Opens a chardev from a -chardev argument, e.g. "socket,id=chr0,path=/tmp/ivshmem.sock"
+ * (a client socket connects now). Devices name it with their chardev property. 0 or -errno.
+ */
+TK_API int tk_chardev_add(tk_machine *m, const char *spec);
 /** Creates and realizes a device from a -device argument, e.g. "pci-testdev,vectors=4,addr=5.0". NULL on failure. */
 TK_API tk_device *tk_device_add(tk_machine *m, const char *spec);
 /** Unrealizes and destroys a device (like unplugging it). NULL is allowed. */
@@ -71,7 +76,10 @@ TK_API int tk_device_devfn(const tk_device *d);
 /** System reset: every function's config space back to reset values, then every device's reset hook. */
 TK_API void tk_reset(tk_machine *m);
 
-/** Runs ready main-loop work (fd watches, timers, eventfd deliveries) without blocking; returns how much ran. */
+/**
+ * Runs ready main-loop work (fd watches, timers, eventfd deliveries, chardev input, which
+ * runs in the default GMainContext) without blocking; returns how much ran.
+ */
 TK_API int tk_process_events(tk_machine *m);
 /**
  * Waits up to timeout_ms for main-loop work and runs it (for events from other threads
