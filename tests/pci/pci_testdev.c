@@ -28,6 +28,7 @@
  * Config: a vendor capability (ID 9, 8 bytes: byte 4 writable, byte 5 = 0xab), 0x60 a
  * writable device register (write hook), 0x64 read hook returning 0xc0de0000 | (0x60 & 0xffff).
  * The eventfd of vector min(1, vectors - 1) is bound with msix_bind_eventfd.
+ * With chardev=ID the device writes "pci-testdev up\n" to that chardev in realize.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -263,6 +264,15 @@ static int testdev_realize(ts_object *obj, void *state)
         return r;
     if ((r = host->events->timer_add(obj, timer_fired, t, &t->timer)) < 0)
         return r;
+    if (host->prop_is_set(obj, "chardev")) {
+        ts_chardev *chr = TS_HOST_HAS(host, chardev) ? host->chardev->get(obj, "chardev") : NULL;
+        if (!chr)
+            return -ENOENT;
+        if (host->chardev->write(chr, "pci-testdev up\n", 15) != 15) {
+            host->set_error(obj, "cannot write to chardev '%s'", host->chardev->id(chr));
+            return -EIO;
+        }
+    }
     return 0;
 }
 
@@ -303,6 +313,7 @@ static const ts_prop_desc testdev_props[] = {
     TS_PROP_DESC_BOOL("ioeventfd", 0, "on", "doorbells through ioeventfds"),
     TS_PROP_DESC_INT("pin", 0, "0", 0, 4, "INTx pin (0 none, 1..4 INTA..INTD)"),
     TS_PROP_DESC_REF("memdev", 0, TS_REF_MEMORY_BACKEND, "memory backend for the RAM BAR (BAR2)"),
+    TS_PROP_DESC_REF("chardev", 0, TS_REF_CHARDEV, "chardev to greet in realize"),
     TS_PROP_DESC_END,
 };
 

@@ -554,6 +554,29 @@ START_TEST(ram_bar_backend_file)
 }
 END_TEST
 
+START_TEST(chardev_references)
+{
+    char path[] = "/tmp/tk-pci-chr-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    char spec[128];
+    snprintf(spec, sizeof(spec), "file,id=c0,path=%s", path);
+    ck_assert_msg(tk_chardev_add(m, spec) == 0, "%s", tk_error(m));
+    ck_assert_int_lt(tk_chardev_add(m, "null,id=c0"), 0);
+    ck_assert_msg(strstr(tk_error(m), "c0"), "%s", tk_error(m));
+    ck_assert_int_lt(tk_chardev_add(m, "bogus,id=c1"), 0);
+    ck_assert_msg(strstr(tk_error(m), "unknown chardev backend"), "%s", tk_error(m));
+    ck_assert_ptr_null(tk_device_add(m, "pci-testdev,chardev=nothere"));
+    ck_assert_msg(strstr(tk_error(m), "nothere"), "%s", tk_error(m));
+    add_dev("pci-testdev,chardev=c0");
+    char buf[32] = { 0 };
+    ck_assert_int_eq(pread(fd, buf, sizeof(buf) - 1, 0), 15);
+    ck_assert_str_eq(buf, "pci-testdev up\n");
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(timer_raises_vector)
 {
     uint8_t devfn = std_dev();
@@ -760,6 +783,7 @@ static Suite *pci_suite(void)
     tcase_add_test(tc, intx_levels);
     tcase_add_test(tc, guest_memory_service);
     tcase_add_test(tc, ram_bar_backend_file);
+    tcase_add_test(tc, chardev_references);
     tcase_add_test(tc, timer_raises_vector);
     tcase_add_test(tc, reset_restores);
     tcase_add_test(tc, unplug_releases_everything);
