@@ -116,9 +116,12 @@ static int node_fail(GError **err, const char *filename, int r, const char *what
     g_autofree char *msg = block_take_error();
     if (r >= 0)
         r = -EIO;
-    if (msg && strncmp(msg, "'", 1) == 0 && g_str_has_prefix(msg + 1, filename) &&
-        g_str_has_prefix(msg + 1 + strlen(filename), "': "))
+    size_t fl = strlen(filename);
+    if (msg && strncmp(msg, "'", 1) == 0 && strncmp(msg + 1, filename, fl) == 0 &&
+        g_str_has_prefix(msg + 1 + fl, "': "))
         g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "%s", msg); /* already names the image */
+    else if (msg && strncmp(msg, filename, fl) == 0 && g_str_has_prefix(msg + fl, ": "))
+        g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "'%s': %s", filename, msg + fl + 2);
     else if (msg)
         g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "'%s': %s", filename, msg);
     else {
@@ -178,6 +181,41 @@ static const registry_type *probe_format(const char *filename, GError **err)
 }
 
 /* ---- nodes ---- */
+
+/* name as seen from the directory of image (as QEMU combines paths: no "./" prefix). */
+static char *relative_to_image(const char *image, const char *name)
+{
+    if (g_path_is_absolute(name))
+        return g_strdup(name);
+    g_autofree char *dir = g_path_get_dirname(image);
+    if (strcmp(dir, ".") == 0)
+        return g_strdup(name);
+    return g_build_filename(dir, name, NULL);
+}
+
+/*
+ * The format a backing file is opened with: the one the image states, unless the
+ * parent's content is not of that format at all; then its content decides (so a VMDK,
+ * whose parents QEMU always calls "vmdk", may sit on a raw parent).
+ */
+static const char *backing_format_for(const char *path, const char *stated)
+{
+    if (!stated)
+        return NULL;
+    const registry_type *t = block_find_format(stated, NULL);
+    if (!t)
+        return stated; /* let the open report the unknown format */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return stated;
+    uint8_t *buf = g_malloc0(PROBE_BYTES);
+    ssize_t r = pread(fd, buf, PROBE_BYTES, 0);
+    close(fd);
+    const ts_block_format_ops *ops = t->desc->kind_ops;
+    int score = r >= 0 ? ops->probe(buf, (size_t)r, path) : 1;
+    g_free(buf);
+    return score > 0 ? stated : NULL;
+}
 
 static void node_free(block_node *n)
 {
@@ -287,10 +325,9 @@ static block_node *open_layer(const char *filename, const char *format, const bl
         }
         if (info.backing_file && *info.backing_file) {
             n->has_backing_name = true;
-            g_autofree char *bpath = g_path_is_absolute(info.backing_file)
-                ? g_strdup(info.backing_file) : g_build_filename(dir, info.backing_file, NULL);
-            const char *bfmt = chain->len == 0 && o->backing_format ? o->backing_format
-                                                                    : info.backing_format;
+            g_autofree char *bpath = relative_to_image(filename, info.backing_file);
+            const char *bfmt = chain->len == 0 && o->backing_format
+                ? o->backing_format : backing_format_for(bpath, info.backing_format);
             g_ptr_array_add(chain, g_strdup(n->real_path));
             GError *e = NULL;
             n->backing = open_layer(bpath, bfmt, o, true, chain, &e);
@@ -670,14 +707,8 @@ int block_get_info(block_node *n, block_info *out, GError **err)
     out->dirty = info.dirty;
     out->read_only = n->read_only;
     out->disk_size = allocated_bytes(n);
-    if (out->backing_file && *out->backing_file) {
-        if (g_path_is_absolute(out->backing_file)) {
-            out->full_backing_filename = g_strdup(out->backing_file);
-        } else {
-            g_autofree char *dir = g_path_get_dirname(n->filename);
-            out->full_backing_filename = g_build_filename(dir, out->backing_file, NULL);
-        }
-    }
+    if (out->backing_file && *out->backing_file)
+        out->full_backing_filename = relative_to_image(n->filename, out->backing_file);
     return 0;
 }
 

@@ -271,6 +271,17 @@ static int vmdk_plugin_block_status(ts_block_node *node, void *state, uint64_t o
             out->flags |= TS_BLOCK_STATUS_OFFSET_VALID;
             out->file = f;
             out->host_offset = m.file_offset;
+            struct vmdk_extent_info x;
+            vmdk_extent_info(s->img, m.extent, &x);
+            bool is_data = true;
+            uint64_t len = m.length;
+            /* Flat extents are plain files: as QEMU, ask the file where its holes are
+             * (grains of sparse extents are data even when the host file has a hole). */
+            if (x.cluster_size == 0 && BLK->file_extent(f, m.file_offset, m.length, &is_data, &len) == 0) {
+                out->length = len;
+                if (!is_data)
+                    out->flags |= TS_BLOCK_STATUS_ZERO;
+            }
         }
     }
     return 0;
@@ -316,11 +327,12 @@ static int vmdk_plugin_check(ts_block_node *node, void *state, uint32_t repair,
 static int vmdk_plugin_info(ts_block_node *node, void *state, ts_block_info *out,
                             ts_block_info_builder *b)
 {
-    (void)node;
     vmdk_state *s = state;
     out->virtual_size = vmdk_size(s->img);
     out->backing_file = vmdk_parent_hint(s->img);
-    out->backing_format = out->backing_file ? "vmdk" : NULL; /* QEMU forces vmdk parents */
+    /* As QEMU: a VMDK's parent is a VMDK. (The host still opens a parent whose content
+     * is plainly another format, e.g. raw, by its content.) */
+    out->backing_format = out->backing_file ? "vmdk" : NULL;
     size_t n = vmdk_extent_count(s->img);
     uint64_t cluster = 0;
     bool same = n > 0;
@@ -346,7 +358,10 @@ static int vmdk_plugin_info(ts_block_node *node, void *state, ts_block_info *out
         if (x.compressed)
             BLK->info_bool(b, "compressed", true);
         BLK->info_int(b, "virtual-size", (int64_t)x.virtual_size);
-        BLK->info_string(b, "filename", x.filename ? x.filename : "");
+        const char *fname = x.filename ? x.filename : "";
+        if (strncmp(fname, "./", 2) == 0 && !strchr(BLK->node_filename(node), '/'))
+            fname += 2; /* "q-flat.vmdk" next to "q.vmdk", as qemu-img prints it */
+        BLK->info_string(b, "filename", fname);
         if (x.cluster_size)
             BLK->info_int(b, "cluster-size", (int64_t)x.cluster_size);
         BLK->info_string(b, "format", x.monolithic ? "" : x.type);
