@@ -38,6 +38,14 @@ GVariant *timg_info_to_variant(const struct timg_image_info *i)
     return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
+/* "./name" and "name" are the same path: no "(actual path: ...)" for that. */
+static const char *skip_dot_slash(const char *p)
+{
+    while (p[0] == '.' && p[1] == '/')
+        p += 2;
+    return p;
+}
+
 void timg_info_print_human(FILE *f, const struct timg_image_info *i)
 {
     char *vs = timg_size_to_str(i->virtual_size);
@@ -59,7 +67,8 @@ void timg_info_print_human(FILE *f, const struct timg_image_info *i)
         fputs("dirty flag: yes\n", f);
     if (i->backing_filename) {
         fprintf(f, "backing file: %s", i->backing_filename);
-        if (i->full_backing_filename && strcmp(i->full_backing_filename, i->backing_filename) != 0)
+        if (i->full_backing_filename &&
+            strcmp(skip_dot_slash(i->full_backing_filename), skip_dot_slash(i->backing_filename)) != 0)
             fprintf(f, " (actual path: %s)", i->full_backing_filename);
         fputc('\n', f);
         if (i->backing_format)
