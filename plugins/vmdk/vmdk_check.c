@@ -186,7 +186,7 @@ static int collect(struct checker *c, struct vmdk_error *err)
     const char *gdname = "grain directory";
     uint64_t fs = file_sectors(e);
     uint64_t gd_sectors = vmdk_div_round_up(e->gd_entries * 4, VMDK_SECTOR);
-    int r = add_obj(c, OBJ_HEADER, 0, 1, 0);
+    int r = add_obj(c, OBJ_HEADER, 0, e->cowd ? VMDK_COWD_HEADER_SECTORS : 1, 0);
     if (r == 0 && e->hdr.desc_offset)
         r = add_obj(c, OBJ_DESC, e->hdr.desc_offset, e->hdr.desc_size, 0);
     if (r == 0)

@@ -35,6 +35,10 @@
  * allocate or loop without bound); the descriptor limits match QEMU and VirtualBox. */
 #define VMDK_MAX_GRAIN_SECTORS 0x200000u          /* 1 GiB */
 #define VMDK_MAX_GTES_PER_GT 512u
+/* COWD (vmfsSparse): fixed 4096-entry tables, a 4-sector header. */
+#define VMDK_COWD_GTES 4096u
+#define VMDK_COWD_HEADER_SECTORS 4u
+#define VMDK_MAX_TABLE_ENTRIES 4096u
 #define VMDK_MAX_GD_ENTRIES (32u * 1024 * 1024)
 #define VMDK_MAX_EMBEDDED_DESC_SECTORS 20480u     /* 10 MiB */
 #define VMDK_MAX_DESC_FILE_BYTES (1024u * 1024 - 1)

@@ -40,7 +40,7 @@ void vmdk_extent_info(const struct vmdk_image *img, size_t i, struct vmdk_extent
     const struct vmdk_extent *e = &img->extents[i];
     memset(out, 0, sizeof(*out));
     out->filename = e->file ? e->file->name : NULL;
-    out->type = vmdk_extent_type_name(e->type);
+    out->type = e->cowd ? "VMFSSPARSE" : vmdk_extent_type_name(e->type);
     out->access = vmdk_access_name(e->access);
     out->virtual_size = e->sectors * VMDK_SECTOR;
     out->flat_offset = e->flat_offset;

@@ -33,6 +33,8 @@ struct vmdk_extent {
     uint32_t *rgd;           /* redundant directory, NULL if unused */
     bool gd_dirty;           /* entries changed since the last writeback */
     bool compressed, markers, zeroed_gte;
+    bool cowd;               /* COWD header (vmfsSparse) mapped onto hdr */
+    uint32_t cowd_free_sector; /* COWD freeSector as last written */
     uint64_t next_alloc;     /* sector where the next grain (or table) goes */
     struct vmdk_gt_cache *gtc;
     struct vmdk_grain_cache *grc;

@@ -89,6 +89,7 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
     case VMDK_EXTENT_SPARSE:
     case VMDK_EXTENT_ZERO:
     case VMDK_EXTENT_VMFS:
+    case VMDK_EXTENT_VMFSSPARSE:
         break;
     default:
         return vmdk_fail(err, ENOTSUP, "%s: %s extents ('%s') are not supported yet", img->path,
@@ -117,7 +118,9 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
     free(path);
     if (r < 0)
         return r;
-    if (de->type == VMDK_EXTENT_SPARSE)
+    if (de->type == VMDK_EXTENT_VMFSSPARSE)
+        e->type = VMDK_EXTENT_SPARSE; /* COWD or KDMV, told apart by the magic */
+    if (e->type == VMDK_EXTENT_SPARSE)
         return vmdk_sparse_open(img, e, err);
     return 0;
 }
@@ -239,6 +242,26 @@ static int open_monolithic(struct vmdk_image *img, const uint8_t *first, uint64_
     return img->create_type ? 0 : vmdk_fail(err, ENOMEM, "%s: out of memory", img->path);
 }
 
+/* A COWD file opened directly: one extent, no descriptor. */
+static int open_cowd(struct vmdk_image *img, struct vmdk_error *err)
+{
+    struct vmdk_extent *e = new_extent(img, err);
+    if (!e)
+        return -ENOMEM;
+    e->type = VMDK_EXTENT_SPARSE;
+    e->access = VMDK_ACCESS_RW;
+    e->file = img->file;
+    e->shares_image_file = true;
+    e->writable = !img->read_only;
+    int r = vmdk_sparse_open(img, e, err);
+    if (r < 0)
+        return r;
+    e->sectors = e->hdr.capacity;
+    img->sectors = e->sectors;
+    img->create_type = strdup("vmfsSparse");
+    return img->create_type ? 0 : vmdk_fail(err, ENOMEM, "%s: out of memory", img->path);
+}
+
 /* ---- entry points ---- */
 
 int vmdk_open(const char *path, const struct vmdk_open_options *opts, struct vmdk_image **out,
@@ -277,8 +300,7 @@ int vmdk_open(const char *path, const struct vmdk_open_options *opts, struct vmd
         if (magic == VMDK_SPARSE_MAGIC)
             r = open_monolithic(img, first, size, opts, err);
         else if (magic == VMDK_COWD_MAGIC)
-            r = vmdk_fail(err, ENOTSUP, "%s: COWD (vmfsSparse) images are not supported yet",
-                          path);
+            r = open_cowd(img, err);
         else
             r = open_descriptor_file(img, size, opts, err);
     }

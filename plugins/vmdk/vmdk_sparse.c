@@ -51,6 +51,44 @@ static int table_past_end(struct vmdk_extent *e, const char *what, uint64_t gi, 
                      e->file->name, what, gi, (uint64_t)at * VMDK_SECTOR, e->file_size);
 }
 
+/* COWD (ESX "vmfsSparse" redo logs): a 2048-byte header, one directory, 4096-entry
+ * tables allocated on first use, no redundant copy. It is mapped onto the same fields
+ * as a KDMV header so lookup, allocation and check are shared. */
+static int cowd_header(struct vmdk_extent *e, const uint8_t *b, const char *name,
+                       struct vmdk_error *err)
+{
+    uint32_t sectors = vmdk_le32(b + 12), grain = vmdk_le32(b + 16);
+    uint32_t gd_offset = vmdk_le32(b + 20), gd_entries = vmdk_le32(b + 24);
+    e->cowd_free_sector = vmdk_le32(b + 28);
+    if (e->file_size < VMDK_COWD_HEADER_SECTORS * VMDK_SECTOR)
+        return vmdk_fail(err, EINVAL, "%s: truncated COWD header (%" PRIu64 " bytes)", name,
+                         e->file_size);
+    if (grain == 0 || grain > VMDK_MAX_GRAIN_SECTORS)
+        return vmdk_fail(err, EINVAL, "%s: Invalid granularity, image may be corrupt (COWD "
+                         "grain size %" PRIu32 " sectors)", name, grain);
+    if (sectors == 0)
+        return vmdk_fail(err, EINVAL, "%s: COWD header has no capacity", name);
+    uint64_t needed = vmdk_div_round_up(sectors, (uint64_t)VMDK_COWD_GTES * grain);
+    if (gd_entries < needed || gd_entries > VMDK_MAX_GD_ENTRIES)
+        return vmdk_fail(err, EINVAL, "%s: COWD grain directory has %" PRIu32 " entries, %"
+                         PRIu64 " needed", name, gd_entries, needed);
+    uint64_t gd_sectors = vmdk_div_round_up((uint64_t)gd_entries * 4, VMDK_SECTOR);
+    if (gd_offset < VMDK_COWD_HEADER_SECTORS ||
+        (uint64_t)gd_offset + gd_sectors > e->file_size / VMDK_SECTOR)
+        return vmdk_fail(err, EINVAL, "%s: COWD grain directory at sector %" PRIu32
+                         " lies outside the header or the file (size 0x%" PRIx64 ")",
+                         name, gd_offset, e->file_size);
+    memset(&e->hdr, 0, sizeof(e->hdr));
+    e->hdr.magic = VMDK_COWD_MAGIC;
+    e->hdr.version = vmdk_le32(b + 4);
+    e->hdr.capacity = sectors;
+    e->hdr.grain_size = grain;
+    e->hdr.num_gtes_per_gt = VMDK_COWD_GTES;
+    e->hdr.gd_offset = gd_offset;
+    e->hdr.overhead = gd_offset + gd_sectors;
+    return 0;
+}
+
 int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_error *err)
 {
     const char *name = e->file->name;
@@ -66,11 +104,13 @@ int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_
     r = vmdk_file_read_exact(e->file, buf, sizeof(buf), 0, err);
     if (r < 0)
         return r;
-    vmdk_header_decode(buf, &e->hdr);
-    if (e->hdr.magic == VMDK_COWD_MAGIC)
-        return vmdk_fail(err, ENOTSUP, "%s: COWD (vmfsSparse) extents are not supported yet",
-                         name);
-    r = vmdk_header_validate(&e->hdr, name, e->file_size, e->writable, err);
+    if (vmdk_le32(buf) == VMDK_COWD_MAGIC) {
+        e->cowd = true;
+        r = cowd_header(e, buf, name, err);
+    } else {
+        vmdk_header_decode(buf, &e->hdr);
+        r = vmdk_header_validate(&e->hdr, name, e->file_size, e->writable, err);
+    }
     if (r < 0)
         return r;
     e->compressed = e->hdr.flags & VMDK_FLAG_COMPRESSED;
@@ -86,6 +126,8 @@ int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_
     e->gt_sectors = (uint32_t)vmdk_div_round_up((uint64_t)e->gtes * 4, VMDK_SECTOR);
     e->gt_coverage = (uint64_t)e->gtes * e->hdr.grain_size;
     e->gd_entries = vmdk_header_gd_entries(&e->hdr);
+    if (e->cowd)
+        e->gt_coverage = (uint64_t)VMDK_COWD_GTES * e->hdr.grain_size;
     if (e->hdr.capacity < e->sectors)
         return vmdk_fail(err, EINVAL,
                          "%s: sparse header capacity %" PRIu64
@@ -113,6 +155,8 @@ int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_
     uint64_t end = vmdk_div_round_up(e->file_size, VMDK_SECTOR);
     if (!e->compressed)
         end = vmdk_div_round_up(end, e->hdr.grain_size) * e->hdr.grain_size;
+    if (e->cowd && e->cowd_free_sector > end)
+        end = e->cowd_free_sector; /* VMware's allocation point */
     e->next_alloc = end > e->hdr.overhead ? end : e->hdr.overhead;
     return 0;
 }
@@ -154,7 +198,7 @@ static int get_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
         memset(t, 0, (size_t)e->gtes * 4);
     } else {
         size_t bytes = (size_t)e->gtes * 4;
-        uint8_t raw[VMDK_MAX_GTES_PER_GT * 4];
+        uint8_t raw[VMDK_MAX_TABLE_ENTRIES * 4];
         int r = vmdk_file_read_exact(e->file, raw, bytes, (uint64_t)e->gd[gi] * VMDK_SECTOR, err);
         if (r < 0) {
             /* Leave no half-filled table behind under this index. */
@@ -209,7 +253,7 @@ struct writeback {
 static int write_table_at(struct vmdk_extent *e, uint64_t sector, const uint32_t *table,
                           struct vmdk_error *err)
 {
-    uint8_t raw[VMDK_MAX_GTES_PER_GT * 4];
+    uint8_t raw[VMDK_MAX_TABLE_ENTRIES * 4];
     for (uint32_t i = 0; i < e->gtes; i++)
         vmdk_put_le32(raw + 4 * i, table[i]);
     int r = vmdk_file_write(e->file, raw, (size_t)e->gtes * 4, sector * VMDK_SECTOR, err);
@@ -276,8 +320,27 @@ int vmdk_sparse_writeback(struct vmdk_image *img, struct vmdk_extent *e,
         return vmdk_stream_write_tail(img, e, err);
     if (!e->gtc || (!vmdk_gt_cache_any_dirty(e->gtc) && !e->gd_dirty))
         return 0;
+    /* 0. COWD: VMware allocates at freeSector, so it moves past everything used before
+     *    anything in the file points there. */
+    int r = 0;
+    if (e->cowd) {
+        uint64_t end = e->next_alloc;
+        for (uint64_t gi = 0; gi < e->gd_entries; gi++)
+            if (e->gd[gi] == 0 && vmdk_gt_cache_find(e->gtc, gi))
+                end += e->gt_sectors + e->hdr.grain_size; /* a table placed below */
+        if (end > UINT32_MAX)
+            return vmdk_fail(err, ENOSPC, "%s: COWD extent full", e->file->name);
+        if (end > e->cowd_free_sector) {
+            uint8_t v[4];
+            vmdk_put_le32(v, (uint32_t)end);
+            r = vmdk_file_write(e->file, v, 4, 28, err);
+            if (r < 0)
+                return r;
+            e->cowd_free_sector = (uint32_t)end;
+        }
+    }
     /* 1. The grains the tables point to must be durable before the tables. */
-    int r = (!img || img->ordering_flush) ? vmdk_file_flush(e->file, err) : 0;
+    r = (!img || img->ordering_flush) ? vmdk_file_flush(e->file, err) : 0;
     if (r < 0)
         return r;
     /* 2. The tables. New ones get their file space here. */

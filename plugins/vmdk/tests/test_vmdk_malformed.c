@@ -176,7 +176,9 @@ START_TEST(descriptors)
           "RW 9223372036854775807 FLAT \"a.raw\" 0\nRW 9223372036854775807 FLAT \"a.raw\" 0\n",
           "sector count too large" },
         { "# Disk DescriptorFile\nversion=1\ncreateType=\"vmfsSparse\"\n"
-          "RW 10 VMFSSPARSE \"a.raw\"\n", "not supported yet" },
+          "RW 10 VMFSSPARSE \"a.raw\"\n", "truncated sparse header" },
+        { "# Disk DescriptorFile\nversion=1\ncreateType=\"vmfs\"\n"
+          "RW 10 VMFSRDM \"a.raw\"\n", "not supported yet" },
     };
     char *p = tu_path(dir, "d.vmdk"), *a = tu_path(dir, "a.raw"), *link = tu_path(dir, "link.raw");
     ck_assert_int_eq(tu_write_file(a, "data", 4), 0);
