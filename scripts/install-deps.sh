@@ -37,6 +37,7 @@ DEPS=(
     "clang               cmd:clang               fuzz targets (libFuzzer)"
     "libclang-rt-14-dev  file:/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a  libFuzzer runtime"
     "zlib1g-dev          pc:zlib                 compressed VMDK grains"
+    "libdeflate-dev      pc:libdeflate           fast VMDK grain compression (zlib is the fallback)"
     "busybox-static      static:busybox          test guest userland"
     "cpio                cmd:cpio                test guest initramfs"
     "linux-image-cloud-amd64 file:/boot/vmlinuz-*-cloud-amd64 bzImage loader tests, Linux boot test"
