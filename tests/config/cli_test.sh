@@ -44,8 +44,8 @@ expect_error -m 1G,slots=2
 expect_error -smp 300
 grep -q "property 'cpus': 300 is out of range" "$tmp/err" || fail "-smp 300 message"
 expect_error -object memory-backend-file,size=1M,share,mem-path=/dev/shm/ivshmem,id=hostmem \
-    -device ivshmem-plain,memdev=hostmem -plugin-path "$tmp/empty"
-grep -q "ivshmem-plain" "$tmp/err" || fail "unknown device message"
+    -device no-such-ivshmem,memdev=hostmem -plugin-path "$tmp/empty"
+grep -q "no-such-ivshmem" "$tmp/err" || fail "unknown device message"
 expect_error -device nonesuch,help
 expect_error -config "$tmp/missing.conf"
 
