@@ -339,6 +339,14 @@ static int api_backing_read(ts_block_node *node, uint64_t off, void *buf, size_t
     return block_node_backing_read((block_node *)node, off, buf, len);
 }
 
+static void *api_backing_state(ts_block_node *node, const char *format)
+{
+    block_node *b = ((block_node *)node)->backing;
+    if (!b || !format || strcmp(b->type->desc->name, format) != 0)
+        return NULL;
+    return b->state;
+}
+
 static int api_file_open(ts_block_node *node, const char *path, uint32_t flags, ts_block_file **out)
 {
     return block_file_open((block_node *)node, path, flags, out);
@@ -384,4 +392,5 @@ const ts_block_api block_host_services = {
     .drive_read_only = block_drive_read_only,
     .drive_submit = block_drive_submit,
     .check_report = block_check_report_problem,
+    .backing_state = api_backing_state,
 };

@@ -32,6 +32,7 @@ typedef struct vmdk_state {
     ts_block_node *node;
     struct vmdk_opener opener;
     host_vfile *files; /* every file the engine has open, for block status */
+    bool parent_checked; /* the parent's CID matched once; as QEMU, checked only once */
 } vmdk_state;
 
 static ssize_t hf_pread(struct vmdk_file *vf, void *buf, size_t len, uint64_t off)
@@ -130,10 +131,32 @@ static int fail(ts_block_node *node, int r, const struct vmdk_error *e)
     return r < 0 ? r : -EIO;
 }
 
+/*
+ * As QEMU (iotest 225): the first time the parent's data is needed, the child's
+ * parentCID must equal the parent's CID, or the parent changed since the child was made
+ * and reading through it would mix two disks. Non-VMDK parents have no CID to check.
+ */
+static int check_parent_cid(vmdk_state *s, struct vmdk_error *err)
+{
+    if (s->parent_checked)
+        return 0;
+    const vmdk_state *parent = BLK->backing_state(s->node, "vmdk");
+    if (parent && vmdk_parent_cid(s->img) != vmdk_cid(parent->img))
+        return vmdk_fail(err, -EINVAL, "parentCID %08x does not match the parent's CID %08x "
+                         "(the parent changed after this image was made)",
+                         vmdk_parent_cid(s->img), vmdk_cid(parent->img));
+    s->parent_checked = true;
+    return 0;
+}
+
 static int backing_read(void *ctx, uint64_t off, void *buf, size_t len, struct vmdk_error *err)
 {
-    ts_block_node *node = ctx;
-    int r = BLK->backing_read(node, off, buf, len);
+    vmdk_state *s = ctx;
+    ts_block_node *node = s->node;
+    int r = check_parent_cid(s, err);
+    if (r < 0)
+        return r;
+    r = BLK->backing_read(node, off, buf, len);
     if (r < 0)
         return vmdk_fail(err, r, "could not read the backing file at offset %llu: %s",
                          (unsigned long long)off, strerror(-r));
@@ -170,7 +193,7 @@ static int vmdk_plugin_open(ts_block_node *node, void **state)
     if (vmdk_parent_hint(s->img)) {
         /* The host opens the parent after open returns; until then (or with backing
          * disabled) backing_read reads zeros, as QEMU does without a backing file. */
-        struct vmdk_backing b = { .read = backing_read, .ctx = node };
+        struct vmdk_backing b = { .read = backing_read, .ctx = s };
         vmdk_set_backing(s->img, &b);
     }
     *state = s;
@@ -458,8 +481,8 @@ static const ts_type_desc vmdk_type = {
 
 static int vmdk_plugin_init(const ts_host_api *h)
 {
-    if (!TS_HOST_HAS(h, block) || h->block->size < offsetof(ts_block_api, check_report) +
-                                                      sizeof(h->block->check_report))
+    if (!TS_HOST_HAS(h, block) || h->block->size < offsetof(ts_block_api, backing_state) +
+                                                      sizeof(h->block->backing_state))
         return -ENOTSUP; /* a host without the block layer cannot use a format */
     host = h;
     return 0;

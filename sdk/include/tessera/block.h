@@ -305,6 +305,17 @@ typedef struct ts_block_api {
      * whether the repair mode fixed it. Call only from within check.
      */
     void (*check_report)(ts_block_node *node, uint32_t kind, bool fixed, const char *msg);
+
+    /* --- backing node, continued --- */
+
+    /**
+     * The per-node state (what open returned) of node's backing node when that node is
+     * open with the format named format (your own type name), else NULL. Lets a format
+     * check its parent's metadata (VMDK compares its parentCID with the parent's CID).
+     * The backing node is read-only and stays open as long as node; treat the state as
+     * read-only and do not call into it concurrently with its own ops.
+     */
+    void *(*backing_state)(ts_block_node *node, const char *format);
 } ts_block_api;
 
 /* ------------------------------------------------------------------------------------ */

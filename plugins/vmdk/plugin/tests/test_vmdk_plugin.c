@@ -378,6 +378,30 @@ START_TEST(backing_loop_refused)
 }
 END_TEST
 
+START_TEST(backing_parent_cid_checked)
+{
+    g_autofree char *base = path("base.vmdk");
+    g_autofree char *top = path("top.vmdk");
+    create_ok("vmdk", base, 1 << 20, NULL);
+    create_ok("vmdk", top, 1 << 20, "backing_file=base.vmdk");
+    char buf[4096];
+    GError *err = NULL;
+    block_node *n = open_fmt(top, NULL, true);
+    ck_assert_int_eq(block_read(n, 0, buf, sizeof(buf), &err), 0);
+    close_ok(n);
+    /* writing the base gives it a new CID: the child no longer matches (iotest 225) */
+    n = open_fmt(base, NULL, false);
+    memset(buf, 7, sizeof(buf));
+    ck_assert_int_eq(block_write(n, 0, buf, sizeof(buf), &err), 0);
+    close_ok(n);
+    n = open_fmt(top, NULL, true);
+    ck_assert_int_eq(block_read(n, 0, buf, sizeof(buf), &err), -EINVAL);
+    ck_assert_msg(strstr(err->message, "parentCID") && strstr(err->message, top), "%s", err->message);
+    g_clear_error(&err);
+    close_ok(n);
+}
+END_TEST
+
 /* ---- read-only opens and async ---- */
 
 START_TEST(read_only_open_leaves_image_alone)
@@ -506,6 +530,7 @@ static Suite *suite(void)
     tcase_add_test(tc, backing_chain_vmdk_over_vmdk);
     tcase_add_test(tc, backing_chain_vmdk_over_raw);
     tcase_add_test(tc, backing_loop_refused);
+    tcase_add_test(tc, backing_parent_cid_checked);
     tcase_add_test(tc, read_only_open_leaves_image_alone);
     tcase_add_test(tc, async_requests_on_vmdk);
     tcase_add_test(tc, qemu_img_reads_what_we_wrote);
