@@ -252,7 +252,10 @@ static int run(struct convert *cv)
         /* Fill idle slots with the next chunks and start their reads. */
         for (int i = 0; i < cv->requests && !planned_all && !cv->error; i++) {
             struct slot *s = &cv->slots[i];
-            if (s->state != SLOT_IDLE)
+            g_mutex_lock(&cv->lock);
+            bool idle = s->state == SLOT_IDLE; /* callbacks write busy slots' states */
+            g_mutex_unlock(&cv->lock);
+            if (!idle)
                 continue;
             uint8_t *buf = s->buf;
             if (!plan_next(cv, s)) {

@@ -545,6 +545,72 @@ START_TEST(vmdk_round_trip)
 }
 END_TEST
 
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Walks a streamOptimized file's markers after the header and returns how many grains
+ * it holds, failing when a grain's LBA is not above the previous one (out of order).
+ */
+static int stream_grains_in_order(const char *path)
+{
+    uint8_t hdr[512], m[16];
+    uint64_t size = tt_file_size(path), last = 0;
+    int grains = 0;
+
+    ck_assert_int_eq(tt_pread_file(path, hdr, sizeof(hdr), 0), 0);
+    ck_assert_int_eq(memcmp(hdr, "KDMV", 4), 0);
+    uint64_t pos = le64(hdr + 64) * 512; /* overHead */
+    while (pos + 16 <= size) {
+        ck_assert_int_eq(tt_pread_file(path, m, sizeof(m), pos), 0);
+        uint64_t lba = le64(m);
+        uint32_t len = (uint32_t)(m[8] | m[9] << 8 | m[10] << 16 | (uint32_t)m[11] << 24);
+        if (len) {
+            ck_assert_msg(grains == 0 || lba > last, "grain at LBA %llu after %llu",
+                          (unsigned long long)lba, (unsigned long long)last);
+            last = lba;
+            grains++;
+            pos = (pos + 12 + len + 511) / 512 * 512;
+            continue;
+        }
+        uint32_t type = (uint32_t)(m[12] | m[13] << 8 | m[14] << 16 | (uint32_t)m[15] << 24);
+        if (type == 0) /* end of stream */
+            break;
+        pos += 512 + lba * 512; /* metadata marker: lba counts its sectors */
+    }
+    return grains;
+}
+
+START_TEST(stream_output_in_order)
+{
+    if (!have_format("vmdk"))
+        return;
+    /* Random data in every grain, converted with many parallel reads: grains must still
+     * be appended in LBA order (ESXi and VirtualBox read streams front to back). */
+    char *src = tt_path(dir, "rand.raw");
+    size_t len = 6 * 1048576;
+    uint8_t *buf = g_malloc(len);
+    tt_fill(buf, len, 42);
+    ck_assert_int_eq(tt_write_file(src, buf, len), 0);
+    g_free(buf);
+    char *dst = tt_path(dir, "s.vmdk");
+    struct tt_run r = tt_timg("convert -m 16 -O vmdk -o subformat=streamOptimized %s %s", src, dst);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tt_run_clear(&r);
+    ck_assert_int_eq(stream_grains_in_order(dst), 96);
+    r = tt_timg("compare %s %s", src, dst);
+    ck_assert_int_eq(r.status, 0);
+    tt_run_clear(&r);
+    g_free(src);
+    g_free(dst);
+}
+END_TEST
+
 START_TEST(vmdk_backing_chain)
 {
     if (!have_format("vmdk"))
@@ -633,6 +699,7 @@ int main(void)
     tcase_add_test(tc, check_raw_and_errors);
     tcase_add_test(tc, vmdk_round_trip);
     tcase_add_test(tc, vmdk_backing_chain);
+    tcase_add_test(tc, stream_output_in_order);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
