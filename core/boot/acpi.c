@@ -127,7 +127,8 @@ static void build_facs(GByteArray *b)
 static uint32_t build_fadt(GByteArray *b, uint64_t facs, uint64_t dsdt)
 {
     size_t start = begin_table(b, "FACP", 6);
-    put_le(b, facs, 4);               /* FIRMWARE_CTRL */
+    put_le(b, 0, 4);                  /* FIRMWARE_CTRL: 0, X_FIRMWARE_CTRL says it (an OS
+                                         given both loads the FACS twice) */
     put_le(b, dsdt, 4);               /* DSDT */
     put8(b, 0);                       /* reserved */
     put8(b, FADT_PM_PROFILE_UNSPECIFIED);
