@@ -83,7 +83,50 @@ static const ts_type_desc gate_ts = { .size = sizeof(ts_type_desc), .kind = TS_K
 static const ts_type_desc gate_serial = { .size = sizeof(ts_type_desc), .kind = TS_KIND_BLOCK_FORMAT,
     .name = "gate-serial", .description = "test", .create = gate_type_create,
     .kind_ops = &gate_serial_ops };
-static const ts_type_desc *const gate_types[] = { &gate_ts, &gate_serial, NULL };
+/* ---- a test disk device that reaches its drive through ts_block_api ---- */
+
+typedef struct disk_state {
+    ts_block_drive *drive;
+} disk_state;
+
+static int disk_create(ts_object *obj, void **state)
+{
+    (void)obj;
+    *state = g_new0(disk_state, 1);
+    return 0;
+}
+
+static int disk_realize(ts_object *obj, void *state)
+{
+    const ts_host_api *host = object_host_api();
+    disk_state *s = state;
+    s->drive = host->block->drive_get(obj, "drive");
+    return s->drive ? 0 : -EINVAL;
+}
+
+static void disk_unrealize(ts_object *obj, void *state)
+{
+    disk_state *s = state;
+    object_host_api()->block->drive_release(s->drive, obj);
+}
+
+static void disk_destroy(ts_object *obj, void *state)
+{
+    (void)obj;
+    g_free(state);
+}
+
+static const ts_prop_desc disk_props[] = {
+    TS_PROP_DESC_REF("drive", TS_PROP_REQUIRED, TS_REF_DRIVE, "the drive"),
+    TS_PROP_DESC_END,
+};
+static const ts_device_ops disk_ops = { .size = sizeof(ts_device_ops), .bus = TS_BUS_ISA };
+static const ts_type_desc disk_type = { .size = sizeof(ts_type_desc), .kind = TS_KIND_DEVICE,
+    .name = "test-disk", .description = "test", .props = disk_props, .create = disk_create,
+    .realize = disk_realize, .unrealize = disk_unrealize, .destroy = disk_destroy,
+    .kind_ops = &disk_ops };
+
+static const ts_type_desc *const gate_types[] = { &gate_ts, &gate_serial, &disk_type, NULL };
 static const ts_plugin_desc gate_plugin = { TS_PLUGIN_DESC_HEAD, .name = "gate", .version = "0",
     .license = "MIT", .description = "test formats", .types = gate_types };
 
@@ -543,6 +586,106 @@ START_TEST(drives_bad_image_names_option)
 }
 END_TEST
 
+/* A device's requests: submitted through ts_block_api, completed on the pool. */
+typedef struct dev_req {
+    ts_block_request req;
+    struct iovec iov[2];
+    int ret;
+    gint *done;
+} dev_req;
+
+static void dev_complete(ts_block_request *req, int ret)
+{
+    dev_req *r = (dev_req *)req;
+    r->ret = ret;
+    g_atomic_int_inc(r->done);
+}
+
+static void wait_done(gint *done, int n)
+{
+    /* completion is asynchronous; poll the counter (no timing assertion: ctest's timeout guards) */
+    while (g_atomic_int_get(done) < n)
+        g_usleep(1000);
+}
+
+START_TEST(device_requests_through_sdk)
+{
+    g_autofree char *a = path("dev.raw");
+    GError *err = NULL;
+    ck_assert_int_eq(block_create("raw", a, 1 << 20, NULL, &err), 0);
+    g_autofree char *opt = g_strdup_printf("file=%s,format=raw,if=none,id=d0", a);
+    const char *args[] = { "-drive", opt, "-device", "test-disk,id=disk0,drive=d0",
+                           "-device", "test-disk,id=disk1,drive=d0" };
+    machine_desc *d = parse(args, 6);
+    ck_assert_msg(block_drives_open(d, &err) == 0, "%s", err ? err->message : "");
+    md_item *dev0 = NULL, *dev1 = NULL;
+    for (guint i = 0; i < d->items->len; i++) {
+        md_item *it = d->items->pdata[i];
+        if (it->cls == MD_DEVICE)
+            *(dev0 ? &dev1 : &dev0) = it;
+    }
+    ts_object *o0 = object_instantiate(dev0, &err);
+    ck_assert_msg(o0, "%s", err ? err->message : "");
+    /* a second device cannot claim the same drive */
+    ck_assert_ptr_null(object_instantiate(dev1, &err));
+    ck_assert_msg(strstr(err->message, "drive 'd0' is already in use by test-disk 'disk0'"), "%s",
+                  err->message);
+    g_clear_error(&err);
+    const ts_block_api *b = object_host_api()->block;
+    ts_block_drive *drv = ((disk_state *)object_get_state(o0))->drive;
+    ck_assert_uint_eq(b->drive_size(drv), 1 << 20);
+    ck_assert(!b->drive_read_only(drv));
+
+    gint done = 0;
+    static char w1[4096], w2[512], r1[4096 + 512];
+    memset(w1, 'x', sizeof(w1));
+    memset(w2, 'y', sizeof(w2));
+    dev_req wr = { .req = { .size = sizeof(ts_block_request), .op = TS_BLOCK_OP_WRITE, .offset = 8192,
+                            .iovcnt = 2, .complete = dev_complete }, .done = &done };
+    wr.iov[0] = (struct iovec){ w1, sizeof(w1) };
+    wr.iov[1] = (struct iovec){ w2, sizeof(w2) };
+    wr.req.iov = wr.iov;
+    ck_assert_int_eq(b->drive_submit(drv, &wr.req), 0);
+    wait_done(&done, 1);
+    ck_assert_int_eq(wr.ret, 0);
+    dev_req fl = { .req = { .size = sizeof(ts_block_request), .op = TS_BLOCK_OP_FLUSH,
+                            .complete = dev_complete }, .done = &done };
+    ck_assert_int_eq(b->drive_submit(drv, &fl.req), 0);
+    wait_done(&done, 2);
+    ck_assert_int_eq(fl.ret, 0);
+    dev_req rd = { .req = { .size = sizeof(ts_block_request), .op = TS_BLOCK_OP_READ, .offset = 8192,
+                            .iovcnt = 1, .complete = dev_complete }, .done = &done };
+    rd.iov[0] = (struct iovec){ r1, sizeof(r1) };
+    rd.req.iov = rd.iov;
+    ck_assert_int_eq(b->drive_submit(drv, &rd.req), 0);
+    wait_done(&done, 3);
+    ck_assert_int_eq(rd.ret, 0);
+    ck_assert(memcmp(r1, w1, sizeof(w1)) == 0 && memcmp(r1 + 4096, w2, sizeof(w2)) == 0);
+    dev_req wz = { .req = { .size = sizeof(ts_block_request), .op = TS_BLOCK_OP_WRITE_ZEROES,
+                            .offset = 8192, .length = 4096, .flags = TS_BLOCK_ZERO_MAY_UNMAP,
+                            .complete = dev_complete }, .done = &done };
+    ck_assert_int_eq(b->drive_submit(drv, &wz.req), 0);
+    wait_done(&done, 4);
+    ck_assert_int_eq(wz.ret, 0);
+    /* past the end: the request completes with an error */
+    dev_req bad = { .req = { .size = sizeof(ts_block_request), .op = TS_BLOCK_OP_READ,
+                             .offset = (1 << 20) - 512, .iovcnt = 1, .complete = dev_complete },
+                    .done = &done };
+    bad.iov[0] = (struct iovec){ r1, sizeof(r1) };
+    bad.req.iov = bad.iov;
+    ck_assert_int_eq(b->drive_submit(drv, &bad.req), 0);
+    wait_done(&done, 5);
+    ck_assert_int_eq(bad.ret, -EINVAL);
+    ck_assert_int_eq(block_read(block_drive_find("d0"), 8192, r1, sizeof(r1), &err), 0);
+    for (int i = 0; i < 4096; i++)
+        ck_assert_int_eq(r1[i], 0);
+    ck_assert_int_eq(r1[4096], 'y');
+    object_destroy(o0);
+    block_drives_close();
+    machine_desc_free(d);
+}
+END_TEST
+
 #ifdef TESSERA_BIN
 /* The real program: a bad -drive fails before the VM starts, naming the option. */
 START_TEST(tessera_bad_drive_fails_early)
@@ -581,6 +724,7 @@ static Suite *block_suite(void)
     tcase_add_test(tc, aio_serialised_otherwise);
     tcase_add_test(tc, drives_open_and_virtio_shorthand);
     tcase_add_test(tc, drives_bad_image_names_option);
+    tcase_add_test(tc, device_requests_through_sdk);
 #ifdef TESSERA_BIN
     tcase_add_test(tc, tessera_bad_drive_fails_early);
 #endif
