@@ -5,13 +5,15 @@
  * ioeventfds that live on BARs), following decode toggles and moves.
  *
  * A BAR is mapped when its decode bit is on and its address is usable: not zero, not
- * wrapping, below PCI_MMIO64_END (ports: below 0x10000), not over guest RAM and not
- * over anything already mapped. Anything else leaves it unmapped, silently: the guest
+ * wrapping, below PCI_MMIO64_END (ports: below 0x10000), not over guest RAM, not over
+ * the chipset's top of the hole (IOAPIC, local APIC, KVM's TSS pages) and not over
+ * anything already mapped. Anything else leaves it unmapped, silently: the guest
  * can only hurt itself. After every change all BARs are re-evaluated, so a BAR that
  * collided becomes live as soon as the other one moves away.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,7 +78,8 @@ static bool bar_wanted(pci_function *fn, const pci_bar *bar, uint64_t *addr)
             return false;
     } else {
         if (!(cmd & TS_PCI_COMMAND_MEMORY) || a + bar->size > PCI_MMIO64_END ||
-            overlaps_ram(fn->host->plat.ram, a, bar->size))
+            overlaps_ram(fn->host->plat.ram, a, bar->size) ||
+            (a < PCI_CHIPSET_END && PCI_CHIPSET_START < a + bar->size))
             return false;
     }
     *addr = a;
@@ -207,9 +210,11 @@ static void bar_map(pci_bar *bar, uint64_t a)
         if (r == 0) {
             bar->slot_valid = true;
             bar->slot = slot;
-        } else {
-            g_warning("%s: cannot map RAM BAR%u at 0x%" PRIx64 " (%s); guest accesses will be slow",
-                      fn->name, bar->index, a, g_strerror(-r));
+        } else if (!bar->map_warned) {
+            /* Served by bar_ram_io instead: slow but correct. Said once, a guest may retry forever. */
+            bar->map_warned = true;
+            fprintf(stderr, "tessera: warning: %s: cannot map RAM BAR%u at 0x%" PRIx64 " (%s); guest "
+                    "accesses to it will be slow\n", fn->name, bar->index, a, g_strerror(-r));
         }
     }
     for (guint i = 0; i < fn->bar_ioeventfds->len; i++) {

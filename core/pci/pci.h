@@ -8,6 +8,7 @@
  * Guest-physical layout (see docs/pci.md):
  *   0xc0000000 .. 0xe0000000   32-bit memory BARs (VMM-placed, naturally aligned)
  *   0xe0000000 .. 0xe0100000   ECAM, bus 0 only (4 KiB per function)
+ *   0xfec00000 .. 4 GiB        chipset (IOAPIC, LAPIC, KVM pages): never a BAR
  *   above RAM (>= 4 GiB)       64-bit prefetchable BARs
  *   ports 0xc000 .. 0xffff     I/O BARs
  *
@@ -30,6 +31,10 @@
 #define PCI_MMIO32_END 0xe0000000ull /* exclusive */
 #define PCI_MMIO64_ALIGN 0x40000000ull /* the 64-bit window starts at RAM end rounded up to 1 GiB */
 #define PCI_MMIO64_END 0x10000000000ull /* 1 TiB, within every x86-64 CPU's physical address width */
+/* The top of the 32-bit hole belongs to the chipset (IOAPIC 0xfec00000, local APIC, KVM's
+ * TSS and identity-map pages, the reset vector): memory BARs are never mapped there. */
+#define PCI_CHIPSET_START 0xfec00000ull
+#define PCI_CHIPSET_END 0x100000000ull
 #define PCI_IO_BASE 0xc000u
 #define PCI_IO_END 0x10000u
 #define PCI_CONFIG_ADDRESS_PORT 0xcf8u

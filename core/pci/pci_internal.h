@@ -56,6 +56,7 @@ typedef struct pci_bar {
     bool mapped;
     uint64_t addr;
     bool slot_valid; /* RAM BARs: mapped as a memory slot (else served by the bus handler) */
+    bool map_warned; /* the platform refused a memory slot once (reported) */
     uint32_t slot;
     char owner[96];
 } pci_bar;

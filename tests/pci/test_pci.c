@@ -681,7 +681,13 @@ START_TEST(hostile_bar_overlaps)
     ck_assert_uint_eq(tk_mmio_read(m, 0xe0000000ull, 4), 0x12378086u);
     tk_bar_set_address(m, a, 4, 0xcf8 & ~31u);
     ck_assert_uint_eq(tk_pio_read(m, 0xcf8, 4) & 0x80000000u, 0x80000000u);
+    /* The chipset's top of the hole (IOAPIC, LAPIC, KVM pages) is never a BAR. */
+    tk_bar_set_address(m, a, 0, 0xfee00000ull);
+    ck_assert_uint_eq(tk_mmio_read(m, 0xfee00000ull, 4), 0xffffffffu);
     tk_bar_set_address(m, a, 0, 0xfffff000ull);
+    ck_assert_uint_eq(tk_mmio_read(m, 0xfffff000ull, 4), 0xffffffffu);
+    tk_bar_set_address(m, a, 0, 0xfeb00000ull); /* just below it: fine */
+    ck_assert_uint_eq(tk_mmio_read(m, 0xfeb00000ull, 4), 0xaaaa);
     tk_bar_set_address(m, a, 0, bb);
     ck_assert_uint_eq(tk_mmio_read(m, bb, 4), 0xaaaa);
 }
