@@ -127,6 +127,25 @@ void msix_route(const struct msix *m, unsigned entry, uint8_t vector, uint32_t a
 void msix_mask(const struct msix *m, unsigned entry, bool masked);
 bool msix_pending(const struct msix *m, unsigned entry);
 
+/* ---- application processors ---- */
+
+#define SMP_MAX_CPUS 16
+#define SMP_TRAMPOLINE_GPA 0x10000 /* real-mode start page the SIPI points at */
+
+/*
+ * Starts every other processor the MADT lists (INIT, SIPI, SIPI), one at a time: each
+ * enters long mode with the runtime's GDT, page tables and IDT, enables its local APIC,
+ * runs fn(index) (index 1, 2, ... in start order) and then idles with interrupts enabled
+ * (sti; hlt), so handlers installed with irq_set_handler run on it. Needs lapic_enable()
+ * on the boot CPU first. APs must not print concurrently with the boot CPU (the UART is
+ * not locked) and cannot use cpl3_call. Returns how many APs checked in; apic_ids[i]
+ * receives the APIC id of AP i + 1 (max entries).
+ */
+unsigned smp_start_aps(const struct boot_info *bi, void (*fn)(unsigned index),
+                       uint32_t *apic_ids, unsigned max);
+/* Sends vector to the CPU with APIC id dest (fixed delivery, edge). */
+void lapic_send_ipi(uint32_t dest, uint8_t vector);
+
 /* ---- ACPI ---- */
 
 /* The RSDP: from hvm_start_info, else found by scanning 0xe0000-0xfffff. NULL = none. */
@@ -135,5 +154,7 @@ const void *acpi_find_rsdp(const struct boot_info *bi);
 const void *acpi_find_table(const struct boot_info *bi, const char *sig);
 /* Enabled processors in the MADT, or -1 without ACPI. */
 int acpi_count_cpus(const struct boot_info *bi);
+/* Their APIC ids, in MADT order (at most max); returns the count or -1 without ACPI. */
+int acpi_cpu_apic_ids(const struct boot_info *bi, uint32_t *ids, unsigned max);
 
 #endif

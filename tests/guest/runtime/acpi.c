@@ -69,6 +69,11 @@ const void *acpi_find_table(const struct boot_info *bi, const char *sig)
 
 int acpi_count_cpus(const struct boot_info *bi)
 {
+    return acpi_cpu_apic_ids(bi, NULL, 0);
+}
+
+int acpi_cpu_apic_ids(const struct boot_info *bi, uint32_t *ids, unsigned max)
+{
     const uint8_t *madt = acpi_find_table(bi, "APIC");
     int cpus = 0;
 
@@ -79,10 +84,20 @@ int acpi_count_cpus(const struct boot_info *bi)
         uint8_t type = madt[off], elen = madt[off + 1];
         if (elen < 2 || off + elen > len)
             break;
-        if (type == MADT_LOCAL_APIC && elen >= 8 && (get32(madt + off + 4) & 1))
+        uint32_t id = 0;
+        bool enabled = false;
+        if (type == MADT_LOCAL_APIC && elen >= 8) {
+            enabled = get32(madt + off + 4) & 1;
+            id = madt[off + 3];
+        } else if (type == MADT_LOCAL_X2APIC && elen >= 16) {
+            enabled = get32(madt + off + 8) & 1;
+            id = get32(madt + off + 4);
+        }
+        if (enabled) {
+            if (ids && (unsigned)cpus < max)
+                ids[cpus] = id;
             cpus++;
-        else if (type == MADT_LOCAL_X2APIC && elen >= 16 && (get32(madt + off + 8) & 1))
-            cpus++;
+        }
         off += elen;
     }
     return cpus;

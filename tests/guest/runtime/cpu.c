@@ -75,16 +75,27 @@ static void tss_install(void)
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
 }
 
-static void idt_install(void)
+static void idt_load(void)
 {
     struct {
         uint16_t limit;
         uint64_t base;
     } __attribute__((packed)) ptr = { sizeof(idt) - 1, (uint64_t)idt };
 
+    __asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+static void idt_install(void)
+{
     for (unsigned v = 0; v < 32; v++)
         idt_set(v, trap_stub_table[v], GATE_INTERRUPT_DPL0);
-    __asm__ volatile("lidt %0" : : "m"(ptr));
+    idt_load();
+}
+
+/* An application processor shares the boot CPU's IDT (no TSS: APs never go to CPL3). */
+void cpu_init_ap(void)
+{
+    idt_load();
 }
 
 void idt_set_interrupt_gate(unsigned vector, uint64_t handler)

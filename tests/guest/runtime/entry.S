@@ -97,6 +97,7 @@ gdt_pointer:
  */
 	.section .data.pagetables, "aw"
 	.balign 4096
+	.globl pml4
 pml4:
 	.quad pdpt + (PTE_P | PTE_RW | PTE_US)
 	.fill 511, 8, 0

@@ -10,6 +10,7 @@
 #define GUEST_EXIT_EXCEPTION 0x7e /* an unexpected CPU exception */
 
 void cpu_init(void);
+void cpu_init_ap(void);
 /* Installs a DPL0 interrupt gate (IF cleared on entry) for vector. */
 void idt_set_interrupt_gate(unsigned vector, uint64_t handler);
 void runtime_main(uint32_t start_info_paddr);
