@@ -88,7 +88,8 @@ int block_drives_open(machine_desc *d, GError **err)
         const prop_value *fmt = value(it, "format");
         o.format = fmt ? fmt->s : NULL;
         const prop_value *ro = value(it, "readonly");
-        o.read_only = ro && ro->b;
+        const prop_value *media = value(it, "media");
+        o.read_only = (ro && ro->b) || (media && media->e == 1); /* media=cdrom is read-only, as in QEMU */
         const prop_value *cache = value(it, "cache");
         o.cache = cache ? (block_cache_mode)cache->e : BLOCK_CACHE_WRITEBACK;
         GError *e = NULL;

@@ -549,8 +549,9 @@ START_TEST(drives_open_and_virtio_shorthand)
     write_file(b, "bbbbbbbbbbbbbbbb", 16);
     g_autofree char *opt0 = g_strdup_printf("file=%s,format=raw,if=none,id=d0,readonly=on", a);
     g_autofree char *opt1 = g_strdup_printf("file=%s,if=virtio,cache=writethrough", b);
-    const char *args[] = { "-drive", opt0, "-drive", opt1 };
-    machine_desc *d = parse(args, 4);
+    g_autofree char *opt2 = g_strdup_printf("file=%s,format=raw,media=cdrom,id=cd", b);
+    const char *args[] = { "-drive", opt0, "-drive", opt1, "-drive", opt2 };
+    machine_desc *d = parse(args, 6);
     GError *err = NULL;
     ck_assert_msg(block_drives_open(d, &err) == 0, "%s", err ? err->message : "");
     block_node *n0 = block_drive_find("d0");
@@ -560,6 +561,8 @@ START_TEST(drives_open_and_virtio_shorthand)
     block_node *n1 = block_drive_find("drive1");
     ck_assert_ptr_nonnull(n1);
     ck_assert_int_eq(block_cache(n1), BLOCK_CACHE_WRITETHROUGH);
+    ck_assert(!block_read_only(n1));
+    ck_assert(block_read_only(block_drive_find("cd")));
     const GPtrArray *virtio = block_drives_virtio();
     ck_assert_uint_eq(virtio->len, 1);
     ck_assert_str_eq(virtio->pdata[0], "drive1");
