@@ -12,6 +12,15 @@
 
 #define PM1_CNT_SLP_EN (1u << 13)
 
+static volatile uint32_t ap_apic_id[SMP_MAX_CPUS];
+
+/* Runs on each application processor once it is up. */
+static void ap_hello(unsigned index)
+{
+    if (index < SMP_MAX_CPUS)
+        ap_apic_id[index] = lapic_id();
+}
+
 static const char *memmap_type(uint32_t t)
 {
     switch (t) {
@@ -84,9 +93,11 @@ static void power_off(const struct boot_info *bi)
         if (pm1a_cnt && pm1a_cnt <= 0xffff && slp_typ >= 0) {
             printf("powering off (ACPI S5 through port %#x)\n", pm1a_cnt);
             outw((uint16_t)pm1a_cnt, (uint16_t)(slp_typ << 10 | PM1_CNT_SLP_EN));
+            for (;;) /* the VMM ends the VM after the write */
+                __asm__ volatile("cli; hlt");
         }
     }
-    printf("halting\n");
+    printf("halting (no ACPI power-off)\n");
     for (;;)
         __asm__ volatile("cli; hlt");
 }
@@ -115,7 +126,17 @@ int guest_main(const struct boot_info *bi)
     int cpus = acpi_count_cpus(bi);
     cpuid(1, 0, r);
     if (cpus > 0) {
-        printf("CPUs: %d (ACPI MADT), %s, booted on APIC id %u\n\n", cpus, vendor, r[1] >> 24);
+        printf("CPUs: %d (ACPI MADT), %s, booted on APIC id %u\n", cpus, vendor, r[1] >> 24);
+        if (cpus > 1) {
+            lapic_enable();
+            uint32_t ids[SMP_MAX_CPUS];
+            unsigned up = smp_start_aps(bi, ap_hello, ids, SMP_MAX_CPUS);
+            printf("  started %u more:", up);
+            for (unsigned i = 0; i < up; i++)
+                printf(" CPU %u (APIC id %u) says hello;", i + 1, ap_apic_id[i + 1]);
+            printf("\n");
+        }
+        printf("\n");
     } else {
         unsigned logical = (r[3] & (1u << 28)) ? (r[1] >> 16) & 0xff : 1;
         printf("CPUs: %u (CPUID; no ACPI tables found), %s\n\n", logical ? logical : 1, vendor);
