@@ -402,6 +402,33 @@ START_TEST(backing_parent_cid_checked)
 }
 END_TEST
 
+/* Extent files must stay in the descriptor's directory unless the user allows otherwise. */
+START_TEST(extent_outside_directory)
+{
+    g_autofree char *sub = path("sub");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    g_autofree char *flat = path("outside-flat.vmdk");
+    g_autofree char *zeros = g_malloc0(1 << 20);
+    ck_assert(g_file_set_contents(flat, zeros, 1 << 20, NULL));
+    g_autofree char *desc = g_build_filename(sub, "d.vmdk", NULL);
+    const char *text = "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+                       "createType=\"monolithicFlat\"\n\nRW 2048 FLAT \"../outside-flat.vmdk\" 0\n";
+    ck_assert(g_file_set_contents(desc, text, -1, NULL));
+    GError *err = NULL;
+    block_open_options o;
+    block_open_options_init(&o);
+    o.read_only = true;
+    ck_assert_ptr_null(block_open(desc, &o, &err));
+    ck_assert_msg(strstr(err->message, desc), "%s", err->message);
+    g_clear_error(&err);
+    o.allow_outside = true;
+    block_node *n = block_open(desc, &o, &err);
+    ck_assert_msg(n, "%s", err ? err->message : "");
+    ck_assert_uint_eq(block_size(n), 1 << 20);
+    close_ok(n);
+}
+END_TEST
+
 /* ---- read-only opens and async ---- */
 
 START_TEST(read_only_open_leaves_image_alone)
@@ -531,6 +558,7 @@ static Suite *suite(void)
     tcase_add_test(tc, backing_chain_vmdk_over_raw);
     tcase_add_test(tc, backing_loop_refused);
     tcase_add_test(tc, backing_parent_cid_checked);
+    tcase_add_test(tc, extent_outside_directory);
     tcase_add_test(tc, read_only_open_leaves_image_alone);
     tcase_add_test(tc, async_requests_on_vmdk);
     tcase_add_test(tc, qemu_img_reads_what_we_wrote);
