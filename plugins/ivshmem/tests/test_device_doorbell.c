@@ -4,10 +4,6 @@
  * masked vectors), plus MSI-X delivery while unmasked, dropping while disabled, the
  * ioeventfd per (peer, vector), peers leaving, ioeventfd=off, a host client, server EOF,
  * a hostile server and a hostile guest.
- *
- * Chardevs in a testkit machine need tk_chardev_add ("-chardev" specs, the counterpart of
- * tk_object_add). Until the testkit provides it, the whole program skips (exit 77) and says
- * so.
  */
 #define _GNU_SOURCE
 #include "ivshmem_test_util.h"
@@ -24,9 +20,6 @@
 #include <unistd.h>
 
 #include "tessera/testkit.h"
-
-/* Provided by newer testkits; weak so that this test builds (and skips) without it. */
-__attribute__((weak)) int tk_chardev_add(tk_machine *m, const char *spec);
 
 #define SHM_SIZE (1u << 20)
 #define MSI_ADDR 0xfee00000u
@@ -546,10 +539,6 @@ static Suite *doorbell_suite(void)
 
 int main(void)
 {
-    if (!tk_chardev_add) {
-        printf("SKIP: this testkit has no tk_chardev_add, so a device cannot get a chardev\n");
-        return 77;
-    }
     SRunner *sr = srunner_create(doorbell_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
