@@ -586,6 +586,43 @@ static int stream_grains_in_order(const char *path)
     return grains;
 }
 
+START_TEST(vmdk_create_options)
+{
+    if (!have_format("vmdk"))
+        return;
+    /* Repeated -o lists merge; options may follow the file name. */
+    char *p = tt_path(dir, "f.vmdk");
+    struct tt_run r = tt_timg("create -f vmdk %s 10M -o subformat=monolithicFlat -o adapter_type=lsilogic", p);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *line = g_strdup_printf("Formatting '%s', fmt=vmdk size=10485760 subformat=monolithicFlat "
+                                 "adapter_type=lsilogic\n", p);
+    ck_assert_str_eq(r.out, line);
+    g_free(line);
+    tt_run_clear(&r);
+    char *desc = tt_slurp(p);
+    ck_assert_ptr_nonnull(desc);
+    ck_assert_msg(strstr(desc, "createType=\"monolithicFlat\""), "%s", desc);
+    ck_assert_msg(strstr(desc, "ddb.adapterType = \"lsilogic\""), "%s", desc);
+    ck_assert_msg(strstr(desc, "ddb.geometry.heads = \"255\""), "%s", desc);
+    g_free(desc);
+    char *flat = tt_path(dir, "f-flat.vmdk");
+    ck_assert_uint_eq(tt_file_size(flat), 10485760);
+    g_free(flat);
+
+    /* The format's refusals arrive as one line. */
+    r = tt_timg("create -f vmdk -o compat6=on,hwversion=7 %s 1M", p);
+    assert_one_line_error(&r, 1, "compat6 cannot be enabled with hwversion set");
+    tt_run_clear(&r);
+    r = tt_timg("create -f vmdk -o subformat=monolithicFlat,zeroed_grain=on %s 1M", p);
+    assert_one_line_error(&r, 1, "Flat image can't enable zeroed grain");
+    tt_run_clear(&r);
+    r = tt_timg("create -f vmdk -o subformat=bogus %s 1M", p);
+    assert_one_line_error(&r, 1, "bogus");
+    tt_run_clear(&r);
+    g_free(p);
+}
+END_TEST
+
 START_TEST(stream_output_in_order)
 {
     if (!have_format("vmdk"))
@@ -700,6 +737,7 @@ int main(void)
     tcase_add_test(tc, vmdk_round_trip);
     tcase_add_test(tc, vmdk_backing_chain);
     tcase_add_test(tc, stream_output_in_order);
+    tcase_add_test(tc, vmdk_create_options);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
