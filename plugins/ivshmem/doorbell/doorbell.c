@@ -55,16 +55,15 @@ typedef struct ivshmem_doorbell {
     uint64_t ignored_doorbells; /* trapped doorbells to unknown peers/vectors (atomic) */
 } ivshmem_doorbell;
 
+/* In QEMU's order (alphabetical), so that "-device ivshmem-doorbell,help" reads the same. */
 static const ts_prop_desc doorbell_props[] = {
     TS_PROP_DESC_REF("chardev", TS_PROP_REQUIRED, TS_REF_CHARDEV,
-                     "UNIX socket chardev connected to the ivshmem server"),
-    TS_PROP_DESC_INT("vectors", 0, "1", 0, UINT32_MAX,
-                     "number of MSI-X vectors (1..2048)"),
+                     "ID of a socket chardev connected to the ivshmem server"),
     TS_PROP_DESC_BOOL("ioeventfd", 0, "on",
                       "handle doorbell writes in the kernel (KVM ioeventfd)"),
     TS_PROP_DESC_ENUM("master", 0, "off", ivshmem_master_values,
-                      "on/off/auto: this device's shared memory migrates with the VM"
-                      " (on: master, needs peer ID 0; off: peer, blocks migration)"),
+                      "on/off/auto: master (memory migrates; needs ID 0) or peer (blocks migration)"),
+    TS_PROP_DESC_INT("vectors", 0, "1", 0, UINT32_MAX, "number of MSI-X vectors (1..2048)"),
     TS_PROP_DESC_END,
 };
 

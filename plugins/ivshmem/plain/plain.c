@@ -25,12 +25,12 @@ typedef struct ivshmem_plain {
     struct ivshmem_regs regs;
 } ivshmem_plain;
 
+/* In QEMU's order (alphabetical), so that "-device ivshmem-plain,help" reads the same. */
 static const ts_prop_desc plain_props[] = {
     TS_PROP_DESC_ENUM("master", 0, "off", ivshmem_master_values,
-                      "on/off/auto: this device's shared memory migrates with the VM"
-                      " (on: master; off: peer, blocks migration)"),
+                      "on/off/auto: master (memory migrates with the VM) or peer (blocks migration)"),
     TS_PROP_DESC_REF("memdev", TS_PROP_REQUIRED, TS_REF_MEMORY_BACKEND,
-                     "memory backend to share (size a power of two; use share=on)"),
+                     "ID of the memory backend to share (a power of two in size; share=on)"),
     TS_PROP_DESC_END,
 };
 
