@@ -9,6 +9,8 @@
 
 struct vmdk_gt_cache;
 struct vmdk_grain_cache;
+struct vmdk_compressor;
+struct vmdk_zpipe;
 
 struct vmdk_extent {
     enum vmdk_extent_type type;
@@ -69,6 +71,10 @@ struct vmdk_image {
     struct vmdk_backing backing;
     bool has_backing;
     unsigned gt_cache_tables, grain_cache_grains;
+
+    struct vmdk_compressor *zc;  /* for grains compressed in the caller's thread */
+    struct vmdk_zpipe *zpipe;    /* parallel compression, NULL unless asked for */
+    unsigned compress_threads;
 };
 
 /* vmdk_io.c */
@@ -117,6 +123,26 @@ int vmdk_stream_open_tail(struct vmdk_image *img, struct vmdk_extent *e,
 int vmdk_stream_write_tail(struct vmdk_image *img, struct vmdk_extent *e,
                            struct vmdk_error *err);
 void vmdk_marker_encode(uint8_t sector[VMDK_SECTOR], uint64_t val, uint32_t type);
+int vmdk_stream_check_free(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                           struct vmdk_error *err);
+int vmdk_stream_store(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                      const uint8_t *out, size_t used, struct vmdk_error *err);
+
+/* vmdk_compress.c */
+struct vmdk_compressor *vmdk_compressor_new(void);
+void vmdk_compressor_free(struct vmdk_compressor *c);
+/* Compresses one grain into a new sector-padded buffer (marker header first when
+ * markers). c may be NULL (zlib). Returns 0 or -errno. */
+int vmdk_grain_compress(struct vmdk_compressor *c, const uint8_t *in, size_t len, bool markers,
+                        uint64_t sector, uint8_t **out, size_t *used);
+struct vmdk_zpipe *vmdk_zpipe_new(unsigned threads);
+void vmdk_zpipe_free(struct vmdk_zpipe *z);
+size_t vmdk_zpipe_pending(const struct vmdk_zpipe *z);
+/* Queues a whole grain; stores finished ones. */
+int vmdk_zpipe_submit(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                      const uint8_t *buf, size_t len, struct vmdk_error *err);
+/* Waits for and stores every queued grain (no-op without a pipeline). */
+int vmdk_zpipe_drain(struct vmdk_image *img, struct vmdk_error *err);
 
 /* vmdk_gtcache.c: grain tables in memory, keyed by grain-directory index */
 struct vmdk_gt_cache *vmdk_gt_cache_new(uint64_t gd_entries, uint32_t gtes, unsigned slots);

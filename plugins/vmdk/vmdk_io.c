@@ -102,7 +102,9 @@ static int read_sparse(struct vmdk_image *img, struct vmdk_extent *e, uint64_t o
 int vmdk_read(struct vmdk_image *img, uint64_t offset, void *buf, size_t len,
               struct vmdk_error *err)
 {
-    int r = vmdk_check_range(img, offset, len, err);
+    int r = vmdk_zpipe_drain(img, err); /* queued grains must be readable */
+    if (r == 0)
+        r = vmdk_check_range(img, offset, len, err);
     uint8_t *p = buf;
     while (r == 0 && len) {
         struct vmdk_extent *e = vmdk_find_extent(img, offset / VMDK_SECTOR);
@@ -218,7 +220,8 @@ static int write_stream(struct vmdk_image *img, struct vmdk_extent *e, uint64_t 
                              len);
         /* An unallocated grain already reads as zeros when there is no parent. */
         if (img->has_backing || !all_zero(buf, n)) {
-            int r = vmdk_stream_write_grain(img, e, off / VMDK_SECTOR, buf, n, err);
+            int r = img->zpipe ? vmdk_zpipe_submit(img, e, off / VMDK_SECTOR, buf, n, err)
+                               : vmdk_stream_write_grain(img, e, off / VMDK_SECTOR, buf, n, err);
             if (r < 0)
                 return r;
         }
@@ -266,7 +269,7 @@ int vmdk_flush(struct vmdk_image *img, struct vmdk_error *err)
 {
     if (img->read_only)
         return 0;
-    int r = 0;
+    int r = vmdk_zpipe_drain(img, err);
     for (size_t i = 0; i < img->n_extents && r == 0; i++) {
         struct vmdk_extent *e = &img->extents[i];
         if (e->type == VMDK_EXTENT_SPARSE && e->writable)

@@ -67,6 +67,9 @@ int vmdk_block_status(struct vmdk_image *img, uint64_t offset, uint64_t max_len,
 {
     uint64_t size = vmdk_size(img);
     memset(out, 0, sizeof(*out));
+    int dr = vmdk_zpipe_drain(img, err);
+    if (dr < 0)
+        return dr;
     if (offset >= size || max_len == 0)
         return vmdk_fail(err, EINVAL, "%s: block status at 0x%llx is beyond the virtual size",
                          img->path, (unsigned long long)offset);

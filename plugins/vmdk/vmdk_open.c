@@ -262,6 +262,23 @@ static int open_cowd(struct vmdk_image *img, struct vmdk_error *err)
     return img->create_type ? 0 : vmdk_fail(err, ENOMEM, "%s: out of memory", img->path);
 }
 
+/* Writable compressed extents get a compressor, and a pipeline if threads were asked
+ * for. */
+static int setup_compression(struct vmdk_image *img, struct vmdk_error *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < img->n_extents; i++)
+        any = any || (img->extents[i].compressed && img->extents[i].writable);
+    if (!any)
+        return 0;
+    img->zc = vmdk_compressor_new();
+    if (img->compress_threads > 1)
+        img->zpipe = vmdk_zpipe_new(img->compress_threads);
+    if (!img->zc || (img->compress_threads > 1 && !img->zpipe))
+        return vmdk_fail(err, ENOMEM, "%s: out of memory for compression", img->path);
+    return 0;
+}
+
 /* ---- entry points ---- */
 
 int vmdk_open(const char *path, const struct vmdk_open_options *opts, struct vmdk_image **out,
@@ -283,6 +300,7 @@ int vmdk_open(const char *path, const struct vmdk_open_options *opts, struct vmd
     img->opener = opts->opener ? opts->opener : vmdk_posix_opener();
     img->gt_cache_tables = opts->gt_cache_tables;
     img->grain_cache_grains = opts->grain_cache_grains;
+    img->compress_threads = opts->compress_threads;
     img->desc.parent_cid = VMDK_CID_NONE;
 
     uint8_t first[VMDK_SECTOR] = { 0 };
@@ -304,6 +322,8 @@ int vmdk_open(const char *path, const struct vmdk_open_options *opts, struct vmd
         else
             r = open_descriptor_file(img, size, opts, err);
     }
+    if (r == 0 && !img->read_only)
+        r = setup_compression(img, err);
     if (r < 0) {
         img->read_only = true; /* nothing to write back from a half-open image */
         vmdk_close(img, NULL);
@@ -318,6 +338,8 @@ int vmdk_close(struct vmdk_image *img, struct vmdk_error *err)
     if (!img)
         return 0;
     int r = img->read_only ? 0 : vmdk_flush(img, err);
+    vmdk_zpipe_free(img->zpipe); /* after the flush drained it */
+    vmdk_compressor_free(img->zc);
     for (size_t i = 0; i < img->n_extents; i++) {
         struct vmdk_extent *e = &img->extents[i];
         vmdk_sparse_close(e);

@@ -180,51 +180,54 @@ int vmdk_stream_open_tail(struct vmdk_image *img, struct vmdk_extent *e, struct 
     return 0;
 }
 
-int vmdk_stream_write_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
-                            const void *buf, size_t len, struct vmdk_error *err)
+/* Checks that a grain may be written: not allocated yet. */
+int vmdk_stream_check_free(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                           struct vmdk_error *err)
 {
-    const char *name = e->file->name;
     uint32_t gte;
     int r = vmdk_sparse_get_gte(img, e, sector, &gte, err);
-    if (r < 0)
-        return r;
-    if (gte != 0)
-        return vmdk_fail(err, EIO, "%s: Could not write to allocated cluster for "
-                         "streamOptimized (grain at sector %" PRIu64 ")", name, sector);
+    if (r == 0 && gte != 0)
+        r = vmdk_fail(err, EIO, "%s: Could not write to allocated cluster for "
+                      "streamOptimized (grain at sector %" PRIu64 ")", e->file->name, sector);
+    return r;
+}
+
+/* Appends a compressed grain (marker included, sector-padded) and points its GTE at it. */
+int vmdk_stream_store(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                      const uint8_t *out, size_t used, struct vmdk_error *err)
+{
     if (e->gd_at_end) {
-        r = vmdk_stream_open_tail(img, e, err);
+        int r = vmdk_stream_open_tail(img, e, err);
         if (r < 0)
             return r;
     }
-    size_t header = e->markers ? 12 : 0;
-    uLongf clen = compressBound((uLong)len);
-    size_t cap = vmdk_div_round_up(header + clen, VMDK_SECTOR) * VMDK_SECTOR;
-    uint8_t *out = malloc(cap);
-    if (!out)
-        return vmdk_fail(err, ENOMEM, "%s: out of memory for compression", name);
-    if (compress2(out + header, &clen, buf, (uLong)len, Z_DEFAULT_COMPRESSION) != Z_OK) {
-        free(out);
-        return vmdk_fail(err, EIO, "%s: zlib failed to compress a grain", name);
-    }
-    size_t used = vmdk_div_round_up(header + clen, VMDK_SECTOR) * VMDK_SECTOR;
-    memset(out + header + clen, 0, used - header - clen);
-    if (e->markers) {
-        vmdk_put_le64(out, sector);
-        vmdk_put_le32(out + 8, (uint32_t)clen);
-    }
     uint64_t at = e->next_alloc;
-    if (at + used / VMDK_SECTOR >= VMDK_MAX_EXTENT_FILE_SECTORS) {
-        free(out);
-        return vmdk_fail(err, ENOSPC, "%s: stream extent would grow past 2 TiB", name);
-    }
-    r = vmdk_file_write(e->file, out, used, at * VMDK_SECTOR, err);
-    free(out);
+    if (at + used / VMDK_SECTOR >= VMDK_MAX_EXTENT_FILE_SECTORS)
+        return vmdk_fail(err, ENOSPC, "%s: stream extent would grow past 2 TiB", e->file->name);
+    int r = vmdk_file_write(e->file, out, used, at * VMDK_SECTOR, err);
     if (r < 0)
         return r;
     e->next_alloc = at + used / VMDK_SECTOR;
     if (e->next_alloc * VMDK_SECTOR > e->file_size)
         e->file_size = e->next_alloc * VMDK_SECTOR;
     return vmdk_sparse_set_gte(img, e, sector, (uint32_t)at, err);
+}
+
+int vmdk_stream_write_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_t sector,
+                            const void *buf, size_t len, struct vmdk_error *err)
+{
+    int r = vmdk_stream_check_free(img, e, sector, err);
+    if (r < 0)
+        return r;
+    uint8_t *out;
+    size_t used;
+    r = vmdk_grain_compress(img->zc, buf, len, e->markers, sector, &out, &used);
+    if (r < 0)
+        return vmdk_fail(err, r, "%s: %s a grain", e->file->name,
+                         r == -ENOMEM ? "out of memory compressing" : "could not compress");
+    r = vmdk_stream_store(img, e, sector, out, used, err);
+    free(out);
+    return r;
 }
 
 /* ---- the trailing metadata of a GD-at-end stream ---- */

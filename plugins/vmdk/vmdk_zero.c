@@ -101,7 +101,9 @@ static int zero_or_discard(struct vmdk_image *img, uint64_t offset, uint64_t len
 {
     if (img->read_only)
         return vmdk_fail(err, EROFS, "%s: image is open read-only", img->path);
-    int r = vmdk_check_range(img, offset, len, err);
+    int r = vmdk_zpipe_drain(img, err);
+    if (r == 0)
+        r = vmdk_check_range(img, offset, len, err);
     bool changed = false;
     while (r == 0 && len) {
         struct vmdk_extent *e = vmdk_find_extent(img, offset / VMDK_SECTOR);
@@ -136,6 +138,5 @@ int vmdk_discard(struct vmdk_image *img, uint64_t offset, uint64_t len, struct v
 
 size_t vmdk_stream_pending(const struct vmdk_image *img)
 {
-    (void)img;
-    return 0;
+    return vmdk_zpipe_pending(img->zpipe);
 }

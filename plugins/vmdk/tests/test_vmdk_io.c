@@ -349,6 +349,91 @@ START_TEST(extent_kinds)
 }
 END_TEST
 
+/* Writes a 24 MiB stream image (random, zero and repeated grains) in 1 MiB requests,
+ * with compression in the caller's thread or on `threads` workers. */
+static char *write_stream(const char *name, unsigned threads, size_t *max_pending)
+{
+    char *p = create(name, 24 << 20, VMDK_STREAM_OPTIMIZED);
+    struct vmdk_open_options o;
+    vmdk_open_options_init(&o);
+    o.compress_threads = threads;
+    struct vmdk_image *img;
+    struct vmdk_error err = { 0 };
+    ck_assert_msg(vmdk_open(p, &o, &img, &err) == 0, "%s", err.msg);
+    uint8_t *buf = malloc(1 << 20);
+    *max_pending = 0;
+    for (unsigned mb = 0; mb < 24; mb++) {
+        for (unsigned g = 0; g < 16; g++) {
+            uint8_t *grain = buf + g * 65536;
+            switch ((mb * 16 + g) % 3) {
+            case 0:
+                tu_fill_pattern(grain, 65536, mb * 16 + g);
+                break;
+            case 1:
+                memset(grain, 0, 65536);
+                break;
+            default:
+                memset(grain, 'a' + g, 65536);
+                break;
+            }
+        }
+        ck_assert_msg(vmdk_write(img, (uint64_t)mb << 20, buf, 1 << 20, &err) == 0, "%s",
+                      err.msg);
+        if (vmdk_stream_pending(img) > *max_pending)
+            *max_pending = vmdk_stream_pending(img);
+    }
+    /* a grain that is queued (or stored) cannot be written twice */
+    ck_assert_int_lt(vmdk_write(img, 23 << 20, buf, 65536, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "allocated cluster"));
+    /* reads see queued grains */
+    uint8_t got[4096];
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_eq(vmdk_read(img, (23 << 20) + 15 * 65536, got, sizeof(got), &err), 0);
+    ck_assert(memcmp(got, buf + 15 * 65536, sizeof(got)) == 0);
+    ck_assert_uint_eq(vmdk_stream_pending(img), 0);
+    close_img(img);
+    free(buf);
+    return p;
+}
+
+START_TEST(stream_parallel_compression)
+{
+    size_t pending_serial, pending_parallel;
+    char *serial = write_stream("serial.vmdk", 0, &pending_serial);
+    char *parallel = write_stream("parallel.vmdk", 4, &pending_parallel);
+    ck_assert_uint_eq(pending_serial, 0);
+    /* In-order output: the same bytes whichever thread compressed each grain (after the
+     * descriptor, whose CIDs are random). */
+    uint64_t size = tu_file_size(serial);
+    ck_assert_uint_eq(size, tu_file_size(parallel));
+    uint8_t *a = malloc(size), *b = malloc(size);
+    ck_assert_int_eq(tu_pread_file(serial, a, size, 0), 0);
+    ck_assert_int_eq(tu_pread_file(parallel, b, size, 0), 0);
+    ck_assert(memcmp(a, b, 512) == 0);
+    ck_assert(memcmp(a + 65536, b + 65536, size - 65536) == 0);
+    free(a);
+    free(b);
+    struct vmdk_image *img = open_img(parallel, true);
+    struct vmdk_check_result res;
+    struct vmdk_error err = { 0 };
+    ck_assert_int_eq(vmdk_check(img, VMDK_CHECK_NONE, NULL, NULL, &res, &err), 0);
+    ck_assert_uint_eq(res.corruptions, 0);
+    ck_assert_uint_eq(res.allocated_clusters, 256); /* the zero grains are skipped */
+    uint8_t got[65536], want[65536];
+    tu_fill_pattern(want, sizeof(want), 3);
+    ck_assert_int_eq(vmdk_read(img, 3 * 65536, got, sizeof(got), &err), 0);
+    ck_assert(memcmp(got, want, sizeof(got)) == 0);
+    close_img(img);
+    if (tu_have_qemu()) {
+        char *out = NULL;
+        ck_assert_msg(tu_run(&out, "qemu-img check -f vmdk '%s'", parallel) == 0, "%s", out);
+        free(out);
+    }
+    free(serial);
+    free(parallel);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vmdk_io");
@@ -363,6 +448,7 @@ int main(void)
     tcase_add_test(tc, stream_append_sessions);
     tcase_add_test(tc, backing_copy_on_write);
     tcase_add_test(tc, extent_kinds);
+    tcase_add_test(tc, stream_parallel_compression);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
