@@ -308,6 +308,45 @@ START_TEST(peers_many_ids_and_vectors)
 }
 END_TEST
 
+/* A vCPU ringing while the main loop swaps peers: never a closed or reused fd. */
+static struct ivshmem_peers race_peers;
+static volatile int race_stop;
+static int race_bad;
+
+static void *ringer(void *arg)
+{
+    while (!__atomic_load_n(&race_stop, __ATOMIC_ACQUIRE)) {
+        int r = ivshmem_peers_ring(&race_peers, 1, 0);
+        if (r != 0 && r != -ENOENT && r != -EAGAIN)
+            __atomic_store_n(&race_bad, r, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+START_TEST(peers_ring_races_with_removal)
+{
+    pthread_t t;
+    int pipes[2];
+
+    ck_assert_int_eq(ivshmem_peers_init(&race_peers, 1), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, ringer, NULL), 0);
+    for (int i = 0; i < 20000; i++) {
+        ck_assert_int_eq(ivshmem_peers_set(&race_peers, 1, 0, new_eventfd()), 0);
+        ivshmem_peers_remove(&race_peers, 1, NULL, NULL);
+        /* Likely to get the fd number just closed: a late ring would land in this pipe. */
+        ck_assert_int_eq(pipe2(pipes, O_CLOEXEC | O_NONBLOCK), 0);
+        char byte;
+        ck_assert_int_eq(read(pipes[0], &byte, 1), -1);
+        close(pipes[0]);
+        close(pipes[1]);
+    }
+    __atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(race_bad, 0);
+    ivshmem_peers_destroy(&race_peers, NULL, NULL);
+}
+END_TEST
+
 /* ---- link against a fake server --------------------------------------------------------- */
 
 static int sv[2];
@@ -784,6 +823,7 @@ static Suite *common_suite(void)
     tcase_add_test(regs, regs_random_accesses_never_misbehave);
     tcase_add_test(peers, peers_set_ring_remove);
     tcase_add_test(peers, peers_many_ids_and_vectors);
+    tcase_add_test(peers, peers_ring_races_with_removal);
     tcase_add_checked_fixture(fake, fake_setup, fake_teardown);
     tcase_add_test(fake, link_handshake_and_runtime_peers);
     tcase_add_test(fake, link_times_out_without_shm);
