@@ -6,12 +6,14 @@
  *     vm_config cfg = { .ram = &region, .nr_vcpus = 1, .serial_fd = 1,
  *                       .debug_exit = true, .debug_exit_iobase = 0xf4 };
  *     vm *v;
- *     if (vm_create(&cfg, &v, &err) < 0 || vm_load_pvh(v, path, cmdline, &err) < 0) ...
+ *     if (vm_create(&cfg, &v, &err) < 0 ||
+ *         vm_load_kernel(v, path, NULL, cmdline, &err) < 0) ...
  *     int status = vm_run(v);
  *     vm_destroy(v);
  *
  * Exit status (what a frontend should exit with; the same as QEMU's for the same guest):
- *   0                     the guest powered off, or reset with no_reboot set
+ *   0                     the guest powered off (ACPI S5) or reset (tessera does not
+ *                         reboot: a reset always stops the VM; without no_reboot it says so)
  *   (V << 1) | 1          the guest wrote V to the isa-debug-exit port
  *   VM_STATUS_FAILURE     the VM could not go on (KVM internal error, failed entry, ...);
  *                         the reason and the registers were printed to stderr

@@ -314,6 +314,8 @@ int launch_machine(machine_desc *d, registry *reg, GError **err)
     if ((ret = vm_load_kernel(m.vm, kernel, initrd, cmdline, err)) < 0)
         goto out;
 
+    /* A chardev peer or a pipe on stdout that goes away is an -EPIPE, not our death. */
+    signal(SIGPIPE, SIG_IGN);
     m.signal_sources[0] = g_unix_signal_add(SIGINT, on_signal, &m);
     m.signal_sources[1] = g_unix_signal_add(SIGTERM, on_signal, &m);
     m.signal_sources[2] = g_unix_signal_add(SIGHUP, on_signal, &m);
