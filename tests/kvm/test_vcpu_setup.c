@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "kvm/kvm_internal.h"
+#include "pci/platform.h"
 
 START_TEST(test_topology_defaults_and_errors)
 {
@@ -163,6 +167,81 @@ START_TEST(test_mapping_checks)
 }
 END_TEST
 
+/*
+ * The VM's interrupt, eventfd and slot services on a VM whose fd is not KVM's
+ * (/dev/null): argument checks fail before any ioctl, the ioctls themselves fail with
+ * -ENOTTY, and a failed slot mapping gives its slot number back. The GSI table commits
+ * to a recorder, so the pci_platform ops are seen reaching it.
+ */
+static unsigned commits;
+static struct kvm_irq_routing_entry last_msi;
+
+static int record_table(void *opaque, const struct kvm_irq_routing *t)
+{
+    (void)opaque;
+    commits++;
+    for (unsigned i = 0; i < t->nr; i++)
+        if (t->entries[i].type == KVM_IRQ_ROUTING_MSI)
+            last_msi = t->entries[i];
+    return 0;
+}
+
+START_TEST(test_vm_services_without_kvm)
+{
+    vm v = { 0 };
+    uint32_t slot, gsi;
+    void *page = (void *)(uintptr_t)0x7f0000000000ull;
+
+    v.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    ck_assert_int_ge(v.vm_fd, 0);
+    mem_slots_init(&v.slots, 4);
+    v.routes = irq_routes_new(64, record_table, NULL);
+
+    ck_assert_int_eq(vm_ioeventfd_add(&v, false, 0xc0000000, 3, false, 0, 5), -EINVAL);
+    ck_assert_int_eq(vm_ioeventfd_add(&v, true, 0xffff, 2, false, 0, 5), -EINVAL);
+    ck_assert_int_eq(vm_ioeventfd_add(&v, true, 0x10000, 1, false, 0, 5), -EINVAL);
+    ck_assert_int_eq(vm_ioeventfd_add(&v, true, 0xc040, 2, true, 7, -1), -EBADF);
+    ck_assert_int_eq(vm_ioeventfd_add(&v, true, 0xc040, 2, true, 7, 5), -ENOTTY);
+    ck_assert_int_eq(vm_ioeventfd_remove(&v, false, 0xc0000000, 4, false, 0, 5), -ENOTTY);
+    ck_assert_int_eq(vm_irqfd_bind(&v, 24, -1), -EBADF);
+    ck_assert_int_eq(vm_irqfd_bind(&v, 24, 5), -ENOTTY);
+    ck_assert_int_eq(vm_irqfd_unbind(&v, 24, 5), -ENOTTY);
+    ck_assert_int_eq(vm_signal_msi(&v, 0xfee00000, 0x41), -ENOTTY);
+    ck_assert_int_eq(vm_set_irq_line(&v, 4, 1), -ENOTTY);
+
+    ck_assert_int_eq(vm_map_ram(&v, 0xc0000800, 0x1000, page, false, &slot), -EINVAL);
+    ck_assert_int_eq(vm_map_ram(&v, 0xc0000000, 0x1000, page, true, &slot), -ENOTSUP);
+    ck_assert_int_eq(vm_map_ram(&v, 0xc0000000, 0x1000, page, false, &slot), -ENOTTY);
+    ck_assert_uint_eq(v.slots.in_use, 0); /* the failed mapping gave its slot back */
+    ck_assert_int_eq(vm_unmap_ram(&v, 0), -ENOTTY);
+
+    /* The PCI code's view reaches the same services. */
+    pci_platform plat;
+    vm_pci_platform(&v, &plat);
+    ck_assert_ptr_eq(plat.opaque, &v);
+    ck_assert_ptr_eq(plat.ram, &v.mem);
+    msi_msg msg = { .address = 0xfee01000, .data = 0x4062 };
+    ck_assert_int_eq(plat.ops->msi_route_add(plat.opaque, &msg, &gsi), 0);
+    ck_assert_uint_eq(gsi, IRQ_ROUTES_FIRST_MSI_GSI);
+    ck_assert_uint_eq(last_msi.u.msi.address_lo, 0xfee01000);
+    ck_assert_uint_eq(last_msi.u.msi.data, 0x4062);
+    msg.data = 0x4063;
+    ck_assert_int_eq(plat.ops->msi_route_update(plat.opaque, gsi, &msg), 0);
+    ck_assert_uint_eq(last_msi.u.msi.data, 0x4063);
+    plat.ops->msi_route_remove(plat.opaque, gsi);
+    ck_assert_uint_eq(irq_routes_msi_count(v.routes), 0);
+    ck_assert_uint_eq(commits, 3);
+    ck_assert_int_eq(plat.ops->msi_inject(plat.opaque, &msg), -ENOTTY);
+    ck_assert_int_eq(plat.ops->ioeventfd_add(plat.opaque, true, 0xc000, 4, false, 0, 5), -ENOTTY);
+    ck_assert_int_eq(plat.ops->map_ram(plat.opaque, 0xc0000000, 0x1000, page, -1, 0, false, &slot),
+                     -ENOTTY);
+
+    irq_routes_free(v.routes);
+    mem_slots_fini(&v.slots);
+    close(v.vm_fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vcpu-setup");
@@ -172,6 +251,7 @@ int main(void)
     tcase_add_test(tc, test_cpuid_filter);
     tcase_add_test(tc, test_mem_slots);
     tcase_add_test(tc, test_mapping_checks);
+    tcase_add_test(tc, test_vm_services_without_kvm);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
