@@ -47,6 +47,9 @@ static bool have_format(const char *fmt)
     struct tt_run r = tt_timg("--formats");
     bool ok = r.status == 0 && strstr(r.out, fmt);
     tt_run_clear(&r);
+    /* A build with the vmdk plugin sets TIMG_EXPECT_VMDK: then it must be found. */
+    if (strcmp(fmt, "vmdk") == 0)
+        ck_assert_msg(ok || !getenv("TIMG_EXPECT_VMDK"), "the vmdk plugin is missing");
     return ok;
 }
 
@@ -480,10 +483,8 @@ END_TEST
 
 START_TEST(vmdk_round_trip)
 {
-    if (!have_format("vmdk")) {
-        ck_assert_msg(getenv("TIMG_EXPECT_VMDK") == NULL, "the vmdk plugin is missing");
+    if (!have_format("vmdk"))
         return;
-    }
     static const char *const subformats[] = { "monolithicSparse", "monolithicFlat",
                                               "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
                                               "streamOptimized" };
