@@ -624,6 +624,61 @@ START_TEST(vmdk_create_options)
 }
 END_TEST
 
+START_TEST(malformed_images_fail_cleanly)
+{
+    if (!have_format("vmdk"))
+        return;
+    char *src = make_raw("m.raw", 1048576, 12);
+    char *good = tt_path(dir, "good.vmdk");
+    struct tt_run r = tt_timg("convert -O vmdk %s %s", src, good);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tt_run_clear(&r);
+    char *content = tt_slurp(good);
+    uint64_t len = tt_file_size(good);
+
+    /* Each a hostile variant: granularity poked to 2^64-1 (iotest 059's first case),
+     * numGTEsPerGT huge, a header cut short, and a descriptor file with binary garbage. */
+    static const char *const names[] = { "gran.vmdk", "gtes.vmdk", "short.vmdk", "desc.vmdk" };
+    static const char *const needles[] = { "Invalid granularity, image may be corrupt",
+                                           "L2 table size too big", NULL, NULL };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        char *p = tt_path(dir, names[i]);
+        if (i == 3) {
+            static const char garbage[] = "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\n"
+                                          "RW 2048 FLAT \"../../etc/passwd\" 0\n\x01\x02\xff\n";
+            ck_assert_int_eq(tt_write_file(p, garbage, sizeof(garbage) - 1), 0);
+        } else {
+            ck_assert_int_eq(tt_write_file(p, content, i == 2 ? 100 : len), 0);
+            static const uint8_t ones[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+            if (i == 0)
+                ck_assert_int_eq(tt_pwrite_file(p, ones, 8, 20), 0);
+            if (i == 1)
+                ck_assert_int_eq(tt_pwrite_file(p, ones, 4, 44), 0);
+        }
+        struct tt_stamp before = tt_stamp_file(p);
+        /* Probed by content: the poked headers are still VMDKs, so name the format. */
+        const char *cmds[] = { "info -f vmdk", "map -f vmdk", "check -f vmdk", "bench -c 1 -f vmdk" };
+        for (size_t c = 0; c < G_N_ELEMENTS(cmds); c++) {
+            r = tt_timg("%s %s", cmds[c], p);
+            ck_assert_msg(r.status != 0, "%s %s succeeded", cmds[c], names[i]);
+            assert_one_line_error(&r, r.status, needles[i]);
+            tt_run_clear(&r);
+        }
+        r = tt_timg("compare -f vmdk %s %s", p, src);
+        assert_one_line_error(&r, 2, needles[i]);
+        tt_run_clear(&r);
+        r = tt_timg("convert -f vmdk -O raw %s %s/out.raw", p, dir);
+        assert_one_line_error(&r, 1, needles[i]);
+        tt_run_clear(&r);
+        ck_assert_msg(tt_stamp_equal(before, tt_stamp_file(p)), "%s was modified", names[i]);
+        g_free(p);
+    }
+    g_free(content);
+    g_free(good);
+    g_free(src);
+}
+END_TEST
+
 START_TEST(stream_output_in_order)
 {
     if (!have_format("vmdk"))
@@ -739,6 +794,7 @@ int main(void)
     tcase_add_test(tc, vmdk_backing_chain);
     tcase_add_test(tc, stream_output_in_order);
     tcase_add_test(tc, vmdk_create_options);
+    tcase_add_test(tc, malformed_images_fail_cleanly);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
