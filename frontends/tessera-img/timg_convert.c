@@ -31,6 +31,7 @@ struct slot {
     uint64_t src_off;  /* offset in the source */
     uint64_t dst_off;  /* offset in the target */
     size_t len;
+    size_t pad;        /* zeros written after the data: the target's tail past the source */
     bool zero;         /* reads as zeros: nothing to read */
     uint8_t *buf;
     int pending;       /* asynchronous writes in flight (-W) */
@@ -45,6 +46,7 @@ struct convert {
     int n_src;
     block_node *dst;
     uint64_t total;
+    uint64_t tail;        /* target bytes past the source's end (size rounding), < align */
     uint64_t align;       /* chunk alignment: the target's cluster size, at least 512 */
     uint64_t sparse;      /* -S: zero blocks of this size are skipped; 0 = write everything */
     bool target_zeroed;   /* the target reads zeros everywhere before we write */
@@ -150,6 +152,10 @@ static bool plan_next(struct convert *cv, struct slot *s)
     if (s->len == CONVERT_BUF && (cv->plan_off + s->len) % cv->align)
         s->len -= (cv->plan_off + s->len) % cv->align;
 planned:
+    /* The last chunk also covers the target's rounded-up tail, so that formats taking
+     * only whole grains (or the short last one) get it. */
+    if (cv->plan_src == cv->n_src - 1 && cv->plan_off + s->len == cv->src_size[cv->plan_src])
+        s->pad = cv->tail;
     cv->plan_off += s->len;
     cv->plan_dst += s->len;
     return true;
@@ -167,7 +173,8 @@ static bool is_zero(const uint8_t *p, size_t len)
 static int write_slot(struct convert *cv, struct slot *s, bool async)
 {
     GError *err = NULL;
-    uint64_t block = cv->sparse ? MAX(cv->sparse, cv->align) : s->len;
+    size_t len = s->len + s->pad;
+    uint64_t block = cv->sparse ? MAX(cv->sparse, cv->align) : len;
     size_t pos = 0;
     int rc = 0;
 
@@ -178,7 +185,7 @@ static int write_slot(struct convert *cv, struct slot *s, bool async)
             struct request *r = g_new(struct request, 1);
             *r = (struct request){ cv, s };
             s->pending++;
-            rc = block_aio_submit(cv->dst, BLOCK_OP_WRITE_ZEROES, s->dst_off, NULL, s->len,
+            rc = block_aio_submit(cv->dst, BLOCK_OP_WRITE_ZEROES, s->dst_off, NULL, len,
                                   TS_BLOCK_ZERO_MAY_UNMAP, on_write, r);
             if (rc < 0) {
                 s->pending--;
@@ -186,16 +193,18 @@ static int write_slot(struct convert *cv, struct slot *s, bool async)
             }
             return rc;
         }
-        rc = block_write_zeroes(cv->dst, s->dst_off, s->len, TS_BLOCK_ZERO_MAY_UNMAP, &err);
+        rc = block_write_zeroes(cv->dst, s->dst_off, len, TS_BLOCK_ZERO_MAY_UNMAP, &err);
         goto check;
     }
-    while (pos < s->len) {
-        size_t n = MIN((uint64_t)(s->len - pos), block);
+    if (s->pad)
+        memset(s->buf + s->len, 0, s->pad);
+    while (pos < len) {
+        size_t n = MIN((uint64_t)(len - pos), block);
         bool z = cv->sparse && is_zero(s->buf + pos, n);
         size_t run = n;
         /* Extend the run over following blocks of the same kind. */
-        while (pos + run < s->len) {
-            size_t m = MIN((uint64_t)(s->len - pos - run), block);
+        while (pos + run < len) {
+            size_t m = MIN((uint64_t)(len - pos - run), block);
             if ((cv->sparse && is_zero(s->buf + pos + run, m)) != z)
                 break;
             run += m;
@@ -245,7 +254,7 @@ static int run(struct convert *cv)
     bool planned_all = false;
 
     for (int i = 0; i < cv->requests; i++)
-        cv->slots[i].buf = g_malloc(CONVERT_BUF);
+        cv->slots[i].buf = g_malloc(CONVERT_BUF + cv->align);
     timg_progress_update(&cv->progress, 0, cv->total);
 
     for (;;) {
@@ -536,6 +545,10 @@ int timg_cmd_convert(const struct timg_io *io, int argc, char **argv)
         block_info_clear(&ti);
     }
     g_clear_error(&err);
+    /* Formats round the size up (to 512); cover that tail when it is below a cluster. */
+    uint64_t tsize = block_size(cv.dst);
+    if (tsize > cv.total && tsize - cv.total < cv.align)
+        cv.tail = tsize - cv.total;
     cv.sparse = sparse;
     cv.target_zeroed = !no_create || target_is_zero;
     cv.ordered = !unordered;

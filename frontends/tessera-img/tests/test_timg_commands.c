@@ -679,6 +679,40 @@ START_TEST(malformed_images_fail_cleanly)
 }
 END_TEST
 
+START_TEST(convert_odd_sizes)
+{
+    if (!have_format("vmdk"))
+        return;
+    /* Sources not a multiple of 512 or of a grain: the target rounds up to 512 and a
+     * stream target takes the short last grain including that tail. */
+    static const size_t sizes[] = { 1000, 65536, 100000, 131073 };
+    static const char *const sf[] = { "streamOptimized", "monolithicSparse", "twoGbMaxExtentFlat" };
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        char *src = tt_path(dir, "odd.raw");
+        uint8_t *buf = g_malloc(sizes[i]);
+        tt_fill(buf, sizes[i], i + 100);
+        ck_assert_int_eq(tt_write_file(src, buf, sizes[i]), 0);
+        g_free(buf);
+        for (size_t f = 0; f < G_N_ELEMENTS(sf); f++) {
+            char *dst = g_strdup_printf("%s/odd-%zu-%zu.vmdk", dir, i, f);
+            struct tt_run r = tt_timg("convert -O vmdk -o subformat=%s %s %s", sf[f], src, dst);
+            ck_assert_msg(r.status == 0, "%s %zu: %s", sf[f], sizes[i], r.err);
+            tt_run_clear(&r);
+            r = tt_timg("info --output=json %s", dst);
+            char *vs = g_strdup_printf("\"virtual-size\": %zu,", (sizes[i] + 511) / 512 * 512);
+            ck_assert_msg(strstr(r.out, vs), "%s", r.out);
+            g_free(vs);
+            tt_run_clear(&r);
+            r = tt_timg("compare %s %s", src, dst);
+            ck_assert_msg(r.status == 0, "%s %zu: %s", sf[f], sizes[i], r.out);
+            tt_run_clear(&r);
+            g_free(dst);
+        }
+        g_free(src);
+    }
+}
+END_TEST
+
 START_TEST(stream_output_in_order)
 {
     if (!have_format("vmdk"))
@@ -795,6 +829,7 @@ int main(void)
     tcase_add_test(tc, stream_output_in_order);
     tcase_add_test(tc, vmdk_create_options);
     tcase_add_test(tc, malformed_images_fail_cleanly);
+    tcase_add_test(tc, convert_odd_sizes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
