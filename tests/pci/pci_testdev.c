@@ -29,6 +29,8 @@
  * writable device register (write hook), 0x64 read hook returning 0xc0de0000 | (0x60 & 0xffff).
  * The eventfd of vector min(1, vectors - 1) is bound with msix_bind_eventfd.
  * With chardev=ID the device writes "pci-testdev up\n" to that chardev in realize.
+ * With port=P (and mmio=A) it also claims 4 fixed ports at P (and 16 bytes of MMIO at A)
+ * through ts_io_api: reads return the magic, writes go to the scratch register.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -57,6 +59,7 @@ typedef struct testdev {
     _Atomic uint32_t scratch, slow, watched, last_size, cfg60, io_scratch;
     _Atomic int32_t last_notify, dma_result;
     _Atomic uint64_t dma_addr;
+    ts_io_region *fixed[2];
 } testdev;
 
 static int testdev_create(ts_object *obj, void **state)
@@ -153,6 +156,20 @@ static void bar4_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 }
 
 static const ts_io_ops bar4_ops = { .size = sizeof(ts_io_ops), .read = bar4_read, .write = bar4_write };
+
+static uint64_t fixed_read(void *opaque, uint64_t off, unsigned size)
+{
+    return off == 0 && size == 4 ? 0x54535444 : 0;
+}
+
+static void fixed_write(void *opaque, uint64_t off, uint64_t value, unsigned size)
+{
+    testdev *t = opaque;
+    if (off == 0 && size == 4)
+        t->scratch = (uint32_t)value;
+}
+
+static const ts_io_ops fixed_ops = { .size = sizeof(ts_io_ops), .read = fixed_read, .write = fixed_write };
 
 static uint32_t cfg_read(void *opaque, uint32_t offset, unsigned size, uint32_t value)
 {
@@ -264,6 +281,14 @@ static int testdev_realize(ts_object *obj, void *state)
         return r;
     if ((r = host->events->timer_add(obj, timer_fired, t, &t->timer)) < 0)
         return r;
+    if (host->prop_is_set(obj, "port") &&
+        (r = host->io->region_add(obj, TS_IO_PIO, (uint64_t)host->prop_int(obj, "port"), 4, &fixed_ops, t,
+                                  &t->fixed[0])) < 0)
+        return r;
+    if (host->prop_is_set(obj, "mmio") &&
+        (r = host->io->region_add(obj, TS_IO_MMIO, host->prop_size(obj, "mmio"), 16, &fixed_ops, t,
+                                  &t->fixed[1])) < 0)
+        return r;
     if (host->prop_is_set(obj, "chardev")) {
         ts_chardev *chr = TS_HOST_HAS(host, chardev) ? host->chardev->get(obj, "chardev") : NULL;
         if (!chr)
@@ -293,6 +318,7 @@ static void testdev_unrealize(ts_object *obj, void *state)
     host->pci->msix_unbind_eventfd(t->pci, t->irq_vector);
     host->events->fd_watch_remove(t->watch);
     host->events->timer_remove(t->timer);
+    host->io->region_remove(t->fixed[0]); /* fixed[1] is left to the host on purpose (tests) */
     if (t->memdev)
         host->memory_backend_release(t->memdev, obj);
 }
@@ -314,6 +340,8 @@ static const ts_prop_desc testdev_props[] = {
     TS_PROP_DESC_INT("pin", 0, "0", 0, 4, "INTx pin (0 none, 1..4 INTA..INTD)"),
     TS_PROP_DESC_REF("memdev", 0, TS_REF_MEMORY_BACKEND, "memory backend for the RAM BAR (BAR2)"),
     TS_PROP_DESC_REF("chardev", 0, TS_REF_CHARDEV, "chardev to greet in realize"),
+    TS_PROP_DESC_INT("port", 0, NULL, 0, 0xffff, "also claim 4 fixed ports here (ts_io_api)"),
+    TS_PROP_DESC_SIZE("mmio", 0, NULL, 0, 0, "also claim 16 bytes of MMIO here (ts_io_api)"),
     TS_PROP_DESC_END,
 };
 

@@ -577,6 +577,35 @@ START_TEST(chardev_references)
 }
 END_TEST
 
+START_TEST(fixed_io_regions)
+{
+    uint8_t devfn = add_dev("pci-testdev,id=a,port=0x510,mmio=0xd8000000");
+    tk_device_enable(m, devfn);
+    ck_assert_uint_eq(tk_pio_read(m, 0x510, 4), 0x54535444u);
+    ck_assert_uint_eq(tk_mmio_read(m, 0xd8000000ull, 4), 0x54535444u);
+    tk_pio_write(m, 0x510, 99, 4);
+    ck_assert_uint_eq(r0(devfn, 0), 99);
+    tk_mmio_write(m, 0xd8000000ull, 98, 4);
+    ck_assert_uint_eq(r0(devfn, 0), 98);
+    /* Straddling the region's end: nothing. */
+    ck_assert_uint_eq(tk_pio_read(m, 0x512, 4), 0xffffffffu);
+    /* Overlaps: refused with both owners named; the config ports are the PCI host's. */
+    ck_assert_ptr_null(tk_device_add(m, "pci-testdev,id=b,port=0x512"));
+    ck_assert_msg(strstr(tk_error(m), "pci-testdev 'b'") && strstr(tk_error(m), "pci-testdev 'a'"), "%s",
+                  tk_error(m));
+    ck_assert_ptr_null(tk_device_add(m, "pci-testdev,id=c,port=0xcfa"));
+    ck_assert_msg(strstr(tk_error(m), "pci conf1"), "%s", tk_error(m));
+    ck_assert_ptr_null(tk_device_add(m, "pci-testdev,id=d,port=0xfffe"));
+    ck_assert_msg(strstr(tk_error(m), "invalid port region"), "%s", tk_error(m));
+    /* Regions a device leaves behind are removed with it. */
+    tk_device_del(tk_device_add(m, "pci-testdev,id=e,port=0x600,mmio=0xd9000000"));
+    ck_assert_uint_eq(tk_pio_read(m, 0x600, 4), 0xffffffffu);
+    ck_assert_uint_eq(tk_mmio_read(m, 0xd9000000ull, 4), 0xffffffffu);
+    add_dev("pci-testdev,id=f,port=0x600,mmio=0xd9000000");
+    ck_assert_uint_eq(tk_mmio_read(m, 0xd9000000ull, 4), 0x54535444u);
+}
+END_TEST
+
 START_TEST(timer_raises_vector)
 {
     uint8_t devfn = std_dev();
@@ -790,6 +819,7 @@ static Suite *pci_suite(void)
     tcase_add_test(tc, guest_memory_service);
     tcase_add_test(tc, ram_bar_backend_file);
     tcase_add_test(tc, chardev_references);
+    tcase_add_test(tc, fixed_io_regions);
     tcase_add_test(tc, timer_raises_vector);
     tcase_add_test(tc, reset_restores);
     tcase_add_test(tc, unplug_releases_everything);
