@@ -149,6 +149,26 @@ static int allocate_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_
     const uint8_t *grain = data;
     uint8_t *fill = NULL;
     int r = 0;
+    bool fill_zero = zeroed || !img->has_backing;
+    if (len != e->grain_bytes && fill_zero && at * VMDK_SECTOR >= e->file_size) {
+        /* Past the end of the file everything reads as zeros already: write only the
+         * data and, to give the grain its full length, its last sector. No 64 KiB of
+         * zero fill per allocation (QEMU's main cost after the flush). */
+        r = vmdk_file_write(e->file, data, len, at * VMDK_SECTOR + in, err);
+        if (r == 0 && in + len < e->grain_bytes) {
+            static const uint8_t zero_sector[VMDK_SECTOR];
+            uint64_t last = e->grain_bytes - VMDK_SECTOR;
+            if (in + len > last) /* the data ends inside the last sector */
+                r = vmdk_file_write(e->file, zero_sector, e->grain_bytes - (in + len),
+                                    at * VMDK_SECTOR + in + len, err);
+            else
+                r = vmdk_file_write(e->file, zero_sector, VMDK_SECTOR,
+                                    at * VMDK_SECTOR + last, err);
+        }
+        if (r < 0)
+            return r;
+        goto allocated;
+    }
     if (len != e->grain_bytes) {
         fill = malloc(e->grain_bytes);
         if (!fill)
@@ -157,7 +177,7 @@ static int allocate_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_
         if (valid > e->grain_bytes)
             valid = e->grain_bytes;
         memset(fill, 0, e->grain_bytes);
-        if (!zeroed && img->has_backing)
+        if (!fill_zero)
             r = img->backing.read(img->backing.ctx, e->start * VMDK_SECTOR + grain_start, fill,
                                   valid, err);
         memcpy(fill + in, data, len);
@@ -168,6 +188,7 @@ static int allocate_grain(struct vmdk_image *img, struct vmdk_extent *e, uint64_
     free(fill);
     if (r < 0)
         return r;
+allocated:
     e->next_alloc = at + e->hdr.grain_size;
     if (e->next_alloc * VMDK_SECTOR > e->file_size)
         e->file_size = e->next_alloc * VMDK_SECTOR;
