@@ -9,6 +9,7 @@
 #include "object/object.h"
 #include "pci/devices.h"
 #include "pci/pci.h"
+#include "pci/pci_internal.h"
 #include "plugin/registry.h"
 
 static int no_inject(void *o, const msi_msg *m) { return 0; }
@@ -23,7 +24,20 @@ static void reset_control(void *o, uint8_t v)
     resets[0]++;
     resets[1] = v;
 }
-static const pci_platform_ops ops = { .msi_inject = no_inject, .map_ram = no_map,
+static bool refuse_maps;
+static int maps;
+static int maybe_map(void *o, uint64_t g, uint64_t s, void *h, int fd, uint64_t off, bool ro, uint32_t *slot)
+{
+    if (refuse_maps)
+        return -EEXIST;
+    maps++;
+    return no_map(o, g, s, h, fd, off, ro, slot);
+}
+static void unmap(void *o, uint32_t slot)
+{
+    maps--;
+}
+static const pci_platform_ops ops = { .msi_inject = no_inject, .map_ram = maybe_map, .unmap_ram = unmap,
                                       .reset_control_write = reset_control };
 
 static pci_host *host;
@@ -156,6 +170,66 @@ START_TEST(bridge_config)
 }
 END_TEST
 
+START_TEST(ram_bar_slow_path)
+{
+    /* A RAM BAR the platform refuses to map is still served, through the MMIO bus. */
+    static uint8_t mem[8192] __attribute__((aligned(4096)));
+    ts_memory_region region = { .host = mem, .size = sizeof(mem), .fd = -1, .page_size = 4096 };
+    pci_function *fn = pci_function_new(host, PCI_DEVFN(2, 0), NULL, "raw");
+    ts_pci_identity id = { .size = sizeof(id), .vendor_id = 0x1234, .device_id = 0x5678 };
+    pci_function_set_identity(fn, &id);
+    ts_pci_bar_desc d = { .size = sizeof(d), .index = 0, .type = TS_PCI_BAR_MEM32, .ram = &region };
+    ck_assert_int_eq(pci_bar_add(fn, &d, NULL), 0);
+    pci_function_go_live(fn);
+    uint64_t a = pci_host_config_read(host, PCI_DEVFN(2, 0), 0x10, 4) & ~0xfull;
+    refuse_maps = true;
+    pci_host_config_write(host, PCI_DEVFN(2, 0), 0x04, 2, 0x2);
+    ck_assert_int_eq(maps, 0);
+    uint8_t v[4] = { 1, 2, 3, 4 };
+    ck_assert(io_bus_dispatch(mmio, a + 100, v, 4, true));
+    ck_assert_uint_eq(mem[100], 1);
+    ck_assert_uint_eq(mem[103], 4);
+    memset(v, 0, 4);
+    ck_assert(io_bus_dispatch(mmio, a + 101, v, 2, false));
+    ck_assert_uint_eq(v[0], 2);
+    ck_assert_uint_eq(v[1], 3);
+    /* Decode off and on with the platform willing: a real memory slot this time. */
+    refuse_maps = false;
+    pci_host_config_write(host, PCI_DEVFN(2, 0), 0x04, 2, 0);
+    ck_assert(!io_bus_dispatch(mmio, a + 100, v, 4, false));
+    pci_host_config_write(host, PCI_DEVFN(2, 0), 0x04, 2, 0x2);
+    ck_assert_int_eq(maps, 1);
+    /* Size rules. */
+    pci_function *fn2 = pci_function_new(host, PCI_DEVFN(3, 0), NULL, "raw2");
+    ts_memory_region small = { .host = mem, .size = 2048, .fd = -1 };
+    ts_pci_bar_desc bad = { .size = sizeof(bad), .index = 0, .type = TS_PCI_BAR_MEM32, .ram = &small };
+    GError *err = NULL;
+    ck_assert_int_eq(pci_bar_add(fn2, &bad, &err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err->message, "at least 4 KiB"));
+    g_clear_error(&err);
+    ts_pci_bar_desc odd = { .size = sizeof(odd), .index = 1, .type = TS_PCI_BAR_MEM32, .bar_size = 3 << 12 };
+    ck_assert_int_eq(pci_bar_add(fn2, &odd, &err), -EINVAL);
+    ck_assert_str_eq(err->message, "BAR1: size 12288 is not a power of two");
+    g_clear_error(&err);
+    ts_pci_bar_desc io = { .size = sizeof(io), .index = 1, .type = TS_PCI_BAR_IO, .bar_size = 512 };
+    ck_assert_int_eq(pci_bar_add(fn2, &io, &err), -EINVAL);
+    g_clear_error(&err);
+    ts_pci_bar_desc hi = { .size = sizeof(hi), .index = 5, .type = TS_PCI_BAR_MEM64, .bar_size = 4096 };
+    ck_assert_int_eq(pci_bar_add(fn2, &hi, &err), -EINVAL);
+    g_clear_error(&err);
+    ts_pci_bar_desc ok64 = { .size = sizeof(ok64), .index = 4, .type = TS_PCI_BAR_MEM64, .bar_size = 4096 };
+    ck_assert_int_eq(pci_bar_add(fn2, &ok64, NULL), 0);
+    ts_pci_bar_desc upper = { .size = sizeof(upper), .index = 5, .type = TS_PCI_BAR_MEM32, .bar_size = 4096 };
+    ck_assert_int_eq(pci_bar_add(fn2, &upper, &err), -EEXIST);
+    g_clear_error(&err);
+    /* A 64-bit BAR that is not prefetchable goes below 4 GiB. */
+    pci_function_go_live(fn2);
+    ck_assert_uint_lt(pci_host_config_read(host, PCI_DEVFN(3, 0), 0x20, 4) & ~0xfu, 0xe0000000u);
+    ck_assert_uint_eq(pci_host_config_read(host, PCI_DEVFN(3, 0), 0x24, 4), 0);
+    ck_assert_uint_eq(pci_host_config_read(host, PCI_DEVFN(3, 0), 0x20, 4) & 0xf, 0x4);
+}
+END_TEST
+
 /* Parses and validates argv (with the test plugin directory), builds objects and devices. */
 static device_set *build(const char *const *args, object_set **objs, machine_desc **desc, GError **err)
 {
@@ -240,6 +314,7 @@ int main(void)
     tcase_add_test(tc, parse_addr);
     tcase_add_test(tc, reservations);
     tcase_add_test(tc, bridge_config);
+    tcase_add_test(tc, ram_bar_slow_path);
     tcase_add_test(tc, device_set_placement);
     tcase_add_test(tc, device_set_conflict);
     suite_add_tcase(s, tc);
