@@ -15,8 +15,14 @@
 #define PVH_MAX_MEMMAP ((PVH_MODLIST_GPA - PVH_INFO_GPA - sizeof(struct hvm_start_info)) / \
                         sizeof(struct hvm_memmap_table_entry))
 
-/* RAM as the guest should see it: the banks, minus the legacy hole below 1 MiB. */
-static unsigned build_memmap(const guest_memory *gm, struct hvm_memmap_table_entry *map)
+#define BIOS_AREA_START 0xe0000ull /* ACPI tables (core/boot/acpi.h) */
+
+/*
+ * RAM as the guest should see it: the banks, minus the legacy hole below 1 MiB. With
+ * ACPI tables, their area [0xe0000, 1 MiB) is listed as reserved, as in the bzImage e820.
+ */
+static unsigned build_memmap(const guest_memory *gm, struct hvm_memmap_table_entry *map,
+                             bool acpi)
 {
     unsigned n = 0;
 
@@ -26,6 +32,9 @@ static unsigned build_memmap(const guest_memory *gm, struct hvm_memmap_table_ent
         if (start < LEGACY_HOLE_START) {
             map[n++] = (struct hvm_memmap_table_entry){ start, MIN(end, LEGACY_HOLE_START) - start,
                                                         HVM_MEMMAP_TYPE_RAM, 0 };
+            if (acpi && end >= LEGACY_HOLE_END)
+                map[n++] = (struct hvm_memmap_table_entry){
+                    BIOS_AREA_START, LEGACY_HOLE_END - BIOS_AREA_START, HVM_MEMMAP_TYPE_RESERVED, 0 };
             start = end > LEGACY_HOLE_END ? LEGACY_HOLE_END : end; /* resume above 1 MiB */
         }
         if (start < end)
@@ -95,7 +104,7 @@ int pvh_load_buffer_ex(const guest_memory *gm, const void *buf, size_t len, cons
         .magic = HVM_START_MAGIC,
         .version = HVM_START_INFO_VERSION,
     };
-    struct hvm_memmap_table_entry map[GUEST_MAX_RAM_BANKS + 1];
+    struct hvm_memmap_table_entry map[GUEST_MAX_RAM_BANKS + 2];
     int ret;
 
     G_STATIC_ASSERT(G_N_ELEMENTS(map) <= PVH_MAX_MEMMAP);
@@ -141,7 +150,7 @@ int pvh_load_buffer_ex(const guest_memory *gm, const void *buf, size_t len, cons
     }
     if (extras)
         si.rsdp_paddr = extras->rsdp;
-    si.memmap_entries = build_memmap(gm, map);
+    si.memmap_entries = build_memmap(gm, map, si.rsdp_paddr != 0);
     si.memmap_paddr = PVH_INFO_GPA + sizeof(si);
     if (guest_memory_write(gm, si.memmap_paddr, map, si.memmap_entries * sizeof(map[0])) < 0 ||
         guest_memory_write(gm, PVH_INFO_GPA, &si, sizeof(si)) < 0)

@@ -48,7 +48,18 @@ START_TEST(test_pvh_with_initrd_and_acpi)
     ck_assert_uint_eq(br.rsdp, ACPI_RSDP_GPA);
     ck_assert(!memcmp(gpa_ptr(&ram, si.rsdp_paddr, 8), "RSD PTR ", 8));
     ck_assert_str_eq((const char *)gpa_ptr(&ram, si.cmdline_paddr, 8), "token=x");
-    ck_assert_uint_eq(si.memmap_entries, 2);
+    /* RAM below 640 KiB, the ACPI area reserved, RAM from 1 MiB */
+    ck_assert_uint_eq(si.memmap_entries, 3);
+    struct hvm_memmap_table_entry map[3];
+    memcpy(map, gpa_ptr(&ram, si.memmap_paddr, sizeof(map)), sizeof(map));
+    ck_assert_uint_eq(map[0].type, HVM_MEMMAP_TYPE_RAM);
+    ck_assert_uint_eq(map[0].addr + map[0].size, 0xa0000);
+    ck_assert_uint_eq(map[1].type, HVM_MEMMAP_TYPE_RESERVED);
+    ck_assert_uint_eq(map[1].addr, 0xe0000);
+    ck_assert_uint_eq(map[1].addr + map[1].size, 0x100000);
+    ck_assert_uint_eq(map[2].type, HVM_MEMMAP_TYPE_RAM);
+    ck_assert_uint_eq(map[2].addr, 0x100000);
+    ck_assert_uint_eq(map[2].addr + map[2].size, 32u << 20);
 
     /* the initrd: module 0, page aligned, at the top of RAM, intact */
     ck_assert_uint_eq(si.nr_modules, 1);
@@ -111,6 +122,7 @@ START_TEST(test_pvh_initrd_too_big)
     memcpy(&si, gpa_ptr(&ram, PVH_INFO_GPA, sizeof(si)), sizeof(si));
     ck_assert_uint_eq(si.rsdp_paddr, 0);
     ck_assert_uint_eq(si.nr_modules, 0);
+    ck_assert_uint_eq(si.memmap_entries, 2); /* no ACPI area to reserve */
     g_unlink(initrd);
     g_rmdir(dir);
     g_free(initrd);
