@@ -176,6 +176,35 @@ START_TEST(test_real_kernel_layout)
 }
 END_TEST
 
+/* 5 GiB: RAM above 4 GiB in the e820, the initrd kept below the kernel's initrd_addr_max. */
+START_TEST(test_real_kernel_high_ram)
+{
+    fake_ram ram;
+    bzimage_info info;
+    bzimage_layout lay;
+    boot_cpu_state cpu;
+    static const char initrd[] = "high-ram initrd";
+    bzimage_params p = { .initrd = initrd, .initrd_len = sizeof(initrd) };
+
+    ck_assert_int_eq(bzimage_parse(kernel, kernel_len, kernel_path, &info, NULL), 0);
+    fake_ram_init(&ram, 5ull << 30);
+    ck_assert_int_eq(bzimage_load_buffer(&ram.gm, kernel, kernel_len, kernel_path, &p, &cpu, &lay,
+                                         NULL), 0);
+    const uint8_t *zp = gpa_ptr(&ram, BZ_ZERO_PAGE_GPA, 4096);
+    ck_assert_uint_eq(zp[0x1e8], 5);
+    const uint8_t *low = zp + 0x2d0 + 20 * 3, *high = zp + 0x2d0 + 20 * 4;
+    ck_assert_uint_eq(rd64(low) + rd64(low + 8), GUEST_PCI_HOLE_START); /* the hole is no RAM */
+    ck_assert_uint_eq(rd64(high), GUEST_HIGH_RAM_START);
+    ck_assert_uint_eq(rd64(high + 8), (5ull << 30) - GUEST_PCI_HOLE_START);
+    ck_assert_uint_eq(rd32(high + 16), 1);
+    uint64_t limit = MIN(GUEST_PCI_HOLE_START, (uint64_t)info.initrd_addr_max + 1);
+    ck_assert_uint_le(lay.initrd_gpa + sizeof(initrd), limit);
+    ck_assert_uint_gt(lay.initrd_gpa + sizeof(initrd) + 4096, limit);
+    ck_assert_uint_eq(rd32(zp + 0x0c0), 0); /* ext_ramdisk_image: below 4 GiB */
+    fake_ram_free(&ram);
+}
+END_TEST
+
 START_TEST(test_real_kernel_too_little_ram)
 {
     fake_ram ram;
@@ -248,6 +277,7 @@ int main(void)
     TCase *tc = tcase_create("linux");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_real_kernel_layout);
+    tcase_add_test(tc, test_real_kernel_high_ram);
     tcase_add_test(tc, test_real_kernel_too_little_ram);
     tcase_add_test(tc, test_real_kernel_damaged);
     suite_add_tcase(s, tc);
