@@ -69,12 +69,15 @@ static int load_segments(const guest_memory *gm, const uint8_t *buf, const pvh_i
     return 0;
 }
 
-/* Highest page-aligned spot for size bytes below limit that no image segment overlaps. */
+/*
+ * Highest page-aligned spot for size bytes in [1 MiB, limit) that no image segment
+ * overlaps (below 1 MiB are the boot data, the legacy hole and the ACPI tables).
+ */
 static uint64_t place_module(const pvh_image *img, uint64_t limit, uint64_t size)
 {
     uint64_t top = limit;
 
-    while (size <= top && top - size >= PVH_INFO_END) {
+    while (size <= top && top - size >= LEGACY_HOLE_END) {
         uint64_t gpa = (top - size) & ~0xfffull;
         bool clash = false;
         for (unsigned i = 0; i < img->nr_segments && !clash; i++) {
@@ -85,7 +88,7 @@ static uint64_t place_module(const pvh_image *img, uint64_t limit, uint64_t size
             }
         }
         if (!clash)
-            return gpa >= PVH_INFO_END ? gpa : 0;
+            return gpa >= LEGACY_HOLE_END ? gpa : 0;
     }
     return 0;
 }
