@@ -242,6 +242,34 @@ START_TEST(test_vm_services_without_kvm)
 }
 END_TEST
 
+/* How stop requests become the exit status: the first one wins; a reset is status 0. */
+START_TEST(test_exit_status_mapping)
+{
+    vm v = { 0 };
+    ck_assert_int_eq(VM_STATUS_DEBUG_EXIT(0), 1);
+    ck_assert_int_eq(VM_STATUS_DEBUG_EXIT(1), 3);
+    ck_assert_int_eq(VM_STATUS_DEBUG_EXIT(0x7e), 253);
+    ck_assert_int_eq(VM_STATUS_DEBUG_EXIT(0xff), 511); /* the shell sees 511 & 0xff = 255 */
+
+    vm_request_stop(&v, VM_STATUS_DEBUG_EXIT(1));
+    vm_request_stop(&v, VM_STATUS_POWEROFF);
+    vm_request_stop(&v, VM_STATUS_FAILURE);
+    ck_assert(atomic_load(&v.stopping));
+    ck_assert_int_eq(atomic_load(&v.exit_status), 3);
+
+    vm r = { .cfg = { .no_reboot = true } };
+    atomic_store(&r.exit_status, -1);
+    vm_guest_reset(&r, "i8042 reset");
+    ck_assert_int_eq(atomic_load(&r.exit_status), VM_STATUS_POWEROFF);
+    /* Without no_reboot a reset still stops (tessera cannot reboot), also with status 0. */
+    vm r2 = { 0 };
+    atomic_store(&r2.exit_status, -1);
+    vm_guest_reset(&r2, "triple fault");
+    ck_assert_int_eq(atomic_load(&r2.exit_status), VM_STATUS_POWEROFF);
+    ck_assert_int_ne(VM_STATUS_FAILURE & 1, 1); /* never mistaken for a debug-exit status */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vcpu-setup");
@@ -252,6 +280,7 @@ int main(void)
     tcase_add_test(tc, test_mem_slots);
     tcase_add_test(tc, test_mapping_checks);
     tcase_add_test(tc, test_vm_services_without_kvm);
+    tcase_add_test(tc, test_exit_status_mapping);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
