@@ -140,20 +140,16 @@ int block_file_open(block_node *n, const char *path, uint32_t flags, ts_block_fi
     return 0;
 }
 
-static bool direct_ok(const ts_block_file *f, const void *buf, size_t len, uint64_t off)
+static bool direct_range(const ts_block_file *f, size_t len, uint64_t off)
 {
-    return f->fd_direct >= 0 && ((uintptr_t)buf % DIRECT_ALIGN) == 0 && len % DIRECT_ALIGN == 0 &&
-           off % DIRECT_ALIGN == 0;
+    return f->fd_direct >= 0 && len % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0;
 }
 
-/*
- * Unaligned requests under O_DIRECT go through the buffered descriptor: the kernel
- * writes back and invalidates the page cache around direct I/O, so both views agree.
- */
-int64_t block_file_pread(ts_block_file *f, void *buf, size_t len, uint64_t off);
-int64_t block_file_pread(ts_block_file *f, void *buf, size_t len, uint64_t off)
+/* Largest bounce buffer for aligned ranges in unaligned memory; bigger ones go in pieces. */
+#define BOUNCE_MAX (1u << 20)
+
+static int64_t pread_all(ts_block_file *f, int fd, void *buf, size_t len, uint64_t off)
 {
-    int fd = direct_ok(f, buf, len, off) ? f->fd_direct : f->fd;
     size_t done = 0;
     while (done < len) {
         ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
@@ -174,14 +170,8 @@ int64_t block_file_pread(ts_block_file *f, void *buf, size_t len, uint64_t off)
     return (int64_t)done;
 }
 
-int block_file_pwrite(ts_block_file *f, const void *buf, size_t len, uint64_t off);
-int block_file_pwrite(ts_block_file *f, const void *buf, size_t len, uint64_t off)
+static int pwrite_all(ts_block_file *f, int fd, const void *buf, size_t len, uint64_t off)
 {
-    if (!f->writable) {
-        block_set_thread_error("'%s': file is open read-only", f->path);
-        return -EBADF;
-    }
-    int fd = direct_ok(f, buf, len, off) ? f->fd_direct : f->fd;
     size_t done = 0;
     while (done < len) {
         ssize_t r = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
@@ -198,6 +188,64 @@ int block_file_pwrite(ts_block_file *f, const void *buf, size_t len, uint64_t of
             fd = f->fd;
     }
     return 0;
+}
+
+/*
+ * Under O_DIRECT: aligned memory goes straight to the direct descriptor; aligned ranges in
+ * unaligned memory go through an aligned bounce buffer (as QEMU does); unaligned ranges
+ * use the buffered descriptor (the kernel writes back and invalidates the page cache
+ * around direct I/O, so both views agree) rather than a racy read-modify-write.
+ */
+int64_t block_file_pread(ts_block_file *f, void *buf, size_t len, uint64_t off);
+int64_t block_file_pread(ts_block_file *f, void *buf, size_t len, uint64_t off)
+{
+    if (!direct_range(f, len, off))
+        return pread_all(f, f->fd, buf, len, off);
+    if ((uintptr_t)buf % DIRECT_ALIGN == 0)
+        return pread_all(f, f->fd_direct, buf, len, off);
+    void *bounce = NULL;
+    size_t blen = MIN(len, (size_t)BOUNCE_MAX);
+    if (posix_memalign(&bounce, DIRECT_ALIGN, blen) != 0)
+        return pread_all(f, f->fd, buf, len, off);
+    size_t done = 0;
+    int64_t r = 0;
+    while (done < len) {
+        size_t now = MIN(blen, len - done);
+        r = pread_all(f, f->fd_direct, bounce, now, off + done);
+        if (r < 0)
+            break;
+        memcpy((char *)buf + done, bounce, (size_t)r);
+        done += (size_t)r;
+        if ((size_t)r < now)
+            break; /* end of file */
+    }
+    free(bounce);
+    return r < 0 ? r : (int64_t)done;
+}
+
+int block_file_pwrite(ts_block_file *f, const void *buf, size_t len, uint64_t off);
+int block_file_pwrite(ts_block_file *f, const void *buf, size_t len, uint64_t off)
+{
+    if (!f->writable) {
+        block_set_thread_error("'%s': file is open read-only", f->path);
+        return -EBADF;
+    }
+    if (!direct_range(f, len, off))
+        return pwrite_all(f, f->fd, buf, len, off);
+    if ((uintptr_t)buf % DIRECT_ALIGN == 0)
+        return pwrite_all(f, f->fd_direct, buf, len, off);
+    void *bounce = NULL;
+    size_t blen = MIN(len, (size_t)BOUNCE_MAX);
+    if (posix_memalign(&bounce, DIRECT_ALIGN, blen) != 0)
+        return pwrite_all(f, f->fd, buf, len, off);
+    int r = 0;
+    for (size_t done = 0; r == 0 && done < len; done += blen) {
+        size_t now = MIN(blen, len - done);
+        memcpy(bounce, (const char *)buf + done, now);
+        r = pwrite_all(f, f->fd_direct, bounce, now, off + done);
+    }
+    free(bounce);
+    return r;
 }
 
 static int file_size(ts_block_file *f, uint64_t *size)

@@ -387,7 +387,7 @@ START_TEST(cache_modes_round_trip)
 {
     g_autofree char *p = path("c.raw");
     GError *err = NULL;
-    ck_assert_int_eq(block_create("raw", p, 1 << 20, NULL, &err), 0);
+    ck_assert_int_eq(block_create("raw", p, 4 << 20, NULL, &err), 0);
     for (int m = BLOCK_CACHE_WRITEBACK; m <= BLOCK_CACHE_WRITETHROUGH; m++) {
         block_cache_mode parsed;
         ck_assert(block_cache_mode_parse(block_cache_mode_name(m), &parsed));
@@ -420,6 +420,16 @@ START_TEST(cache_modes_round_trip)
         char back[100];
         ck_assert_int_eq(block_read(n, 777, back, sizeof(back), &err), 0);
         ck_assert_mem_eq(back, small, sizeof(small));
+        /* aligned range in unaligned memory, larger than one bounce buffer */
+        size_t big = (1u << 20) + 8192;
+        char *mem = g_malloc(big + 1), *mem2 = g_malloc(big + 1);
+        for (size_t i = 0; i < big; i++)
+            mem[1 + i] = (char)(i * 31 + m);
+        ck_assert_int_eq(block_write(n, 1 << 20, mem + 1, big, &err), 0);
+        ck_assert_int_eq(block_read(n, 1 << 20, mem2 + 1, big, &err), 0);
+        ck_assert(memcmp(mem + 1, mem2 + 1, big) == 0);
+        g_free(mem);
+        g_free(mem2);
         free(abuf);
         close_ok(n);
     }
