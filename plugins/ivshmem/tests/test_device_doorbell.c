@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,85 @@ START_TEST(server_qtest)
     ck_assert_uint_eq(tk_msi_count(vm1.m), 0);
     ck_assert_uint_eq(tk_msi_count(vm2.m), 0);
 
+    stop_vm(&vm2);
+    stop_vm(&vm1);
+}
+END_TEST
+
+/* /ivshmem/single's register and memory assertions, on a doorbell device. */
+START_TEST(single_on_doorbell)
+{
+    struct vm vm;
+
+    start_vm(&vm, "");
+    uint8_t d = vm.devfn;
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 0, 4), 0);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 4, 4), 0);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 8, 4), 0); /* the first client: ID 0 */
+    tk_bar_write(vm.m, d, 0, 0, 0xffffffff, 4);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 0, 4), 0xffffffff);
+    tk_bar_write(vm.m, d, 0, 4, 1, 4);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 4, 4), 1);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 4, 4), 0);
+    tk_bar_write(vm.m, d, 0, 8, 1, 4);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 8, 4), 0);
+    ck_assert_uint_eq(tk_bar_read(vm.m, d, 0, 12, 4), 0);
+    tk_bar_write(vm.m, d, 0, 12, 8 << 16, 4); /* no peer 8: ignored */
+    ck_assert_uint_eq(tk_msi_count(vm.m), 0);
+    /* PCI identity: rev 1, class RAM, no INTx pin, MSI-X with 1 vector in a 4 KiB BAR1. */
+    ck_assert_uint_eq(tk_config_read(vm.m, d, 0x08, 1), 1);
+    ck_assert_uint_eq(tk_config_read(vm.m, d, 0x0a, 2), 0x0500);
+    ck_assert_uint_eq(tk_config_read(vm.m, d, 0x3d, 1), 0);
+    ck_assert_uint_eq(tk_msix_table_size(vm.m, d), 1);
+    ck_assert_uint_eq(tk_bar_size(vm.m, d, 1), 4096);
+    ck_assert_uint_eq(tk_config_read(vm.m, d, 0x18, 4) & 0xf, 0xc); /* 64-bit prefetchable */
+    ck_assert(tk_ram_mapped_at(vm.m, tk_bar_address(vm.m, d, 2), SHM_SIZE));
+
+    /* 4 KiB through BAR2 land in the server's shared memory, and back. */
+    int fd = shm_open(dir.shm_name, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    uint32_t *host = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ck_assert(host != MAP_FAILED);
+    for (uint32_t i = 0; i < 1024; i++)
+        tk_bar_write(vm.m, d, 2, i * 4, i, 4);
+    for (uint32_t i = 0; i < 1024; i++)
+        ck_assert_uint_eq(host[i], i);
+    for (uint32_t i = 0; i < 1024; i++)
+        ck_assert_uint_eq(tk_bar_read(vm.m, d, 2, i * 4, 4), i);
+    munmap(host, SHM_SIZE);
+    close(fd);
+    stop_vm(&vm);
+}
+END_TEST
+
+/* /ivshmem/pair's memory assertions, with the memory coming from the server. */
+START_TEST(pair_on_doorbell)
+{
+    struct vm vm1, vm2;
+    static uint8_t buf[SHM_SIZE], want[SHM_SIZE];
+
+    start_vm(&vm1, "");
+    start_vm(&vm2, "");
+    int fd = shm_open(dir.shm_name, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    uint8_t *host = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ck_assert(host != MAP_FAILED);
+    memset(host, 0x42, SHM_SIZE);
+    memset(want, 0x42, SHM_SIZE);
+    tk_memread(vm1.m, tk_bar_address(vm1.m, vm1.devfn, 2), buf, SHM_SIZE);
+    ck_assert(memcmp(buf, want, SHM_SIZE) == 0);
+    tk_memread(vm2.m, tk_bar_address(vm2.m, vm2.devfn, 2), buf, SHM_SIZE);
+    ck_assert(memcmp(buf, want, SHM_SIZE) == 0);
+    memset(want, 0x43, SHM_SIZE);
+    tk_memwrite(vm1.m, tk_bar_address(vm1.m, vm1.devfn, 2), want, SHM_SIZE);
+    tk_memread(vm2.m, tk_bar_address(vm2.m, vm2.devfn, 2), buf, SHM_SIZE);
+    ck_assert(memcmp(buf, want, SHM_SIZE) == 0);
+    memset(want, 0x44, SHM_SIZE);
+    tk_memwrite(vm2.m, tk_bar_address(vm2.m, vm2.devfn, 2), want, SHM_SIZE);
+    tk_memread(vm1.m, tk_bar_address(vm1.m, vm1.devfn, 2), buf, SHM_SIZE);
+    ck_assert(memcmp(buf, want, SHM_SIZE) == 0);
+    munmap(host, SHM_SIZE);
+    close(fd);
     stop_vm(&vm2);
     stop_vm(&vm1);
 }
@@ -522,6 +602,8 @@ static Suite *doorbell_suite(void)
     tcase_add_checked_fixture(qtest, server_setup, server_teardown);
     tcase_set_timeout(qtest, 60);
     tcase_add_test(qtest, server_qtest);
+    tcase_add_test(qtest, single_on_doorbell);
+    tcase_add_test(qtest, pair_on_doorbell);
     tcase_add_checked_fixture(more, server_setup, server_teardown);
     tcase_set_timeout(more, 60);
     tcase_add_test(more, msix_unmasked_delivers_masked_pends_disabled_drops);
