@@ -63,6 +63,8 @@ typedef struct kvm_limits {
 
 /* kvm_open.c: the /dev/kvm fd after the API-version and capability checks. */
 int kvm_open_system(kvm_limits *limits, GError **err);
+/* The same for another path (tests point it at files that are not KVM). */
+int kvm_open_path(const char *path, kvm_limits *limits, GError **err);
 
 /* vm_irq.c: KVM_SET_GSI_ROUTING, as the irq_routes commit callback (opaque = vm). */
 int vm_commit_routes(void *opaque, const struct kvm_irq_routing *table);

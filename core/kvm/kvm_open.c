@@ -37,24 +37,23 @@ static uint32_t cap_value(int fd, int cap, uint32_t dflt)
     return v > 0 ? (uint32_t)v : dflt;
 }
 
-int kvm_open_system(kvm_limits *limits, GError **err)
+int kvm_open_path(const char *path, kvm_limits *limits, GError **err)
 {
-    int fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT || e == ENXIO || e == ENODEV)
             g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
                         "%s is missing: enable virtualization (VT-x/AMD-V) in the firmware and "
                         "load the kvm_intel or kvm_amd module",
-                        KVM_DEVICE);
+                        path);
         else if (e == EACCES || e == EPERM)
             g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
                         "no permission to open %s: add your user to the kvm group "
                         "(usermod -aG kvm USER) and log in again",
-                        KVM_DEVICE);
+                        path);
         else
-            g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "cannot open %s: %s", KVM_DEVICE,
-                        strerror(e));
+            g_set_error(err, TS_ERROR, TS_ERROR_FAILED, "cannot open %s: %s", path, strerror(e));
         return -e;
     }
     int version = ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -62,7 +61,7 @@ int kvm_open_system(kvm_limits *limits, GError **err)
         g_set_error(err, TS_ERROR, TS_ERROR_FAILED,
                     "%s speaks KVM API version %d, tessera needs %d: use a host kernel with a "
                     "standard KVM",
-                    KVM_DEVICE, version, KVM_API_VERSION);
+                    path, version, KVM_API_VERSION);
         close(fd);
         return -ENOTSUP;
     }
@@ -82,6 +81,11 @@ int kvm_open_system(kvm_limits *limits, GError **err)
     limits->max_vcpu_id = cap_value(fd, KVM_CAP_MAX_VCPU_ID, limits->max_vcpus);
     limits->readonly_mem = cap_value(fd, KVM_CAP_READONLY_MEM, 0) != 0;
     return fd;
+}
+
+int kvm_open_system(kvm_limits *limits, GError **err)
+{
+    return kvm_open_path(KVM_DEVICE, limits, err);
 }
 
 int vm_check_host(GError **err)

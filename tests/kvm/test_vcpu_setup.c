@@ -242,6 +242,33 @@ START_TEST(test_vm_services_without_kvm)
 }
 END_TEST
 
+/* The one-line errors of opening KVM, on paths that are not KVM. */
+START_TEST(test_kvm_open_errors)
+{
+    kvm_limits limits;
+    GError *err = NULL;
+
+    ck_assert_int_eq(kvm_open_path("/nonexistent/kvm", &limits, &err), -ENOENT);
+    ck_assert_str_eq(err->message, "/nonexistent/kvm is missing: enable virtualization (VT-x/AMD-V) "
+                                   "in the firmware and load the kvm_intel or kvm_amd module");
+    g_clear_error(&err);
+    /* Not a KVM device: the API-version check says so. */
+    ck_assert_int_eq(kvm_open_path("/dev/null", &limits, &err), -ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(err->message, "/dev/null speaks KVM API version -1, tessera needs 12"));
+    g_clear_error(&err);
+    /* Anything else names the path and the reason. */
+    ck_assert_int_eq(kvm_open_path("/", &limits, &err), -EISDIR);
+    ck_assert_str_eq(err->message, "cannot open /: Is a directory");
+    g_clear_error(&err);
+    /* The real thing: missing here, or usable. */
+    if (access("/dev/kvm", F_OK) != 0) {
+        ck_assert_int_lt(vm_check_host(&err), 0);
+        ck_assert_ptr_nonnull(strstr(err->message, "/dev/kvm is missing"));
+        g_clear_error(&err);
+    }
+}
+END_TEST
+
 /* How stop requests become the exit status: the first one wins; a reset is status 0. */
 START_TEST(test_exit_status_mapping)
 {
@@ -281,6 +308,7 @@ int main(void)
     tcase_add_test(tc, test_mapping_checks);
     tcase_add_test(tc, test_vm_services_without_kvm);
     tcase_add_test(tc, test_exit_status_mapping);
+    tcase_add_test(tc, test_kvm_open_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
