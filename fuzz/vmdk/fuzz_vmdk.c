@@ -264,7 +264,7 @@ int fuzz_vmdk_run(const uint8_t *data, size_t size, int passes, struct vmdk_erro
         o.read_only = !rw;
         o.allow_outside = true; /* names are looked up in memory, not on disk */
         o.gt_cache_tables = 2;
-        o.compress_threads = rw ? 2 : 0; /* the pipeline too */
+        o.compress_threads = rw ? 2 : 1; /* the pipeline too */
         struct vmdk_image *img = NULL;
         struct vmdk_error err = { 0 };
         int r = vmdk_open(IMAGE_PATH, &o, &img, &err);

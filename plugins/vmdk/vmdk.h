@@ -37,9 +37,10 @@ struct vmdk_open_options {
      * cache=unsafe: a crash may then leave tables pointing at unwritten grains. */
     bool unsafe_no_ordering_flush;
     /* streamOptimized writes: threads compressing whole grains in parallel (output
-     * stays in order). 0 or 1: compress in the caller's thread. With more, vmdk_write
-     * may return before the compressed grains reach the file; a later write, read,
-     * vmdk_flush or vmdk_close reports any failure. See vmdk_stream_pending(). */
+     * stays in order, the file is the same as with one thread). 0: one per CPU (at
+     * most 8); 1: compress in the caller's thread. With more than one, vmdk_write may
+     * return before its grains reach the file; a later write, read, vmdk_flush or
+     * vmdk_close reports any failure. See vmdk_stream_pending(). */
     unsigned compress_threads;
 };
 

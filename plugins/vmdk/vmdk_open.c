@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <glib.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,10 @@ static int setup_compression(struct vmdk_image *img, struct vmdk_error *err)
     if (!any)
         return 0;
     img->zc = vmdk_compressor_new();
+    if (img->compress_threads == 0) {
+        unsigned cpus = g_get_num_processors();
+        img->compress_threads = cpus < 8 ? cpus : 8;
+    }
     if (img->compress_threads > 1)
         img->zpipe = vmdk_zpipe_new(img->compress_threads);
     if (!img->zc || (img->compress_threads > 1 && !img->zpipe))

@@ -399,7 +399,7 @@ static char *write_stream(const char *name, unsigned threads, size_t *max_pendin
 START_TEST(stream_parallel_compression)
 {
     size_t pending_serial, pending_parallel;
-    char *serial = write_stream("serial.vmdk", 0, &pending_serial);
+    char *serial = write_stream("serial.vmdk", 1, &pending_serial);
     char *parallel = write_stream("parallel.vmdk", 4, &pending_parallel);
     ck_assert_uint_eq(pending_serial, 0);
     /* In-order output: the same bytes whichever thread compressed each grain (after the
