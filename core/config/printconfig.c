@@ -59,6 +59,11 @@ static void format_item(GString *out, const md_item *it)
         g_autofree char *text = prop_format(v);
         append_key(out, v->desc->name, text);
     }
+    /* addr= is the PCI core's, not in the type's schema (see validate.c). */
+    bool has_addr = false;
+    const char *addr = it->cls == MD_DEVICE ? md_item_get(it, "addr", &has_addr) : NULL;
+    if (addr)
+        append_key(out, "addr", addr);
     g_string_append(out, "}\n");
 }
 
