@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/cmdline.h"
+#include "config/printconfig.h"
 #include "object/object.h"
 #include "pci/devices.h"
 #include "pci/pci.h"
@@ -280,6 +281,22 @@ START_TEST(device_set_placement)
 }
 END_TEST
 
+START_TEST(print_config_keeps_addr)
+{
+    static const char *const args[] = { "-device", "pci-testdev,id=p,addr=1f.7", NULL };
+    object_set *objs;
+    machine_desc *d;
+    device_set *s = build(args, &objs, &d, NULL);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(pci_host_config_read(host, 0xff, 0, 2), 0x1b36);
+    g_autofree char *text = printconfig_format(d);
+    ck_assert_msg(strstr(text, "device p {\n    type = pci-testdev\n    addr = 1f.7\n}"), "%s", text);
+    device_set_free(s);
+    object_set_free(objs);
+    machine_desc_free(d);
+}
+END_TEST
+
 START_TEST(device_set_conflict)
 {
     static const char *const args[] = {
@@ -317,6 +334,7 @@ int main(void)
     tcase_add_test(tc, ram_bar_slow_path);
     tcase_add_test(tc, device_set_placement);
     tcase_add_test(tc, device_set_conflict);
+    tcase_add_test(tc, print_config_keeps_addr);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
