@@ -216,15 +216,17 @@ int ivshmem_link_handshake(struct ivshmem_link *l, int timeout_ms)
         }
         if (err < 0)
             return err;
-        if (err > 0)
-            continue;
+        /* Checked after every message too: a server streaming messages but never the shm
+         * must not hold realize forever. */
         int64_t left = deadline - now_ms();
-        if (left <= 0) {
+        if (left <= 0 && !ivshmem_session_ready(&l->session)) {
             snprintf(l->error, sizeof(l->error),
                      "the ivshmem server did not complete the handshake within %d ms"
                      " (received %" PRIu64 " messages)", timeout_ms, l->messages);
             return -ETIMEDOUT;
         }
+        if (err > 0)
+            continue;
         struct pollfd pfd = { .fd = l->sock, .events = POLLIN };
         if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR) {
             err = -errno;
@@ -246,7 +248,7 @@ int ivshmem_link_handshake(struct ivshmem_link *l, int timeout_ms)
      * so it is treated the same way (the link closes, the device works on) instead of
      * failing realize depending on how fast the server wrote.
      */
-    while ((err = step(l)) > 0)
+    for (unsigned i = 0; i < IVSHMEM_LINK_SERVICE_BUDGET && (err = step(l)) > 0; i++)
         ;
     l->state = IVSHMEM_LINK_OPEN;
     if (err < 0) {

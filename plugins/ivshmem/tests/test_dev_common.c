@@ -452,6 +452,37 @@ START_TEST(link_times_out_without_shm)
 }
 END_TEST
 
+static void *stream_departures(void *arg)
+{
+    int sock = *(int *)arg;
+    uint8_t msg[8 * 64];
+
+    send_plain(sock, 0);
+    send_plain(sock, 1);
+    /* Then "peer 9 left" forever (until the reader hangs up), never the shm. */
+    for (int i = 0; i < 64; i++) {
+        memset(msg + 8 * i, 0, 8);
+        msg[8 * i] = 9;
+    }
+    while (send(sock, msg, sizeof(msg), MSG_NOSIGNAL) > 0)
+        ;
+    return NULL;
+}
+
+START_TEST(link_times_out_while_flooded_before_shm)
+{
+    pthread_t t;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, stream_departures, &sv[1]), 0);
+    /* Deliberately short: the deadline must end the handshake although messages keep coming. */
+    ck_assert_int_eq(handshake(1, 50), -ETIMEDOUT);
+    ck_assert_ptr_nonnull(strstr(lnk.error, "did not complete the handshake"));
+    ck_assert_uint_gt(lnk.messages, 2);
+    shutdown(sv[0], SHUT_RD);
+    pthread_join(t, NULL);
+}
+END_TEST
+
 START_TEST(link_eof_during_handshake)
 {
     send_plain(sv[1], 0);
@@ -828,6 +859,7 @@ static Suite *common_suite(void)
     tcase_add_test(fake, link_handshake_and_runtime_peers);
     tcase_add_test(fake, link_times_out_without_shm);
     tcase_add_test(fake, link_eof_during_handshake);
+    tcase_add_test(fake, link_times_out_while_flooded_before_shm);
     tcase_add_test(fake, link_rejects_wrong_version);
     tcase_add_test(fake, link_rejects_bad_id);
     tcase_add_test(fake, link_rejects_shm_without_fd);
