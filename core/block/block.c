@@ -342,7 +342,8 @@ static block_node *open_layer(const char *filename, const char *format, const bl
     }
     return n;
 fail:
-    n->ops->close((ts_block_node *)n, n->state);
+    if (n->ops->close)
+        n->ops->close((ts_block_node *)n, n->state);
     g_free(block_take_error());
     node_free(n);
     return NULL;
@@ -560,6 +561,8 @@ int block_get_status(block_node *n, uint64_t off, uint64_t max_len, bool through
 {
     memset(out, 0, sizeof(*out));
     out->offset = off;
+    if (off < n->size)
+        max_len = MIN(max_len, n->size - off); /* a range running past the end is clipped */
     int r = check_range(n, off, max_len, err);
     if (r < 0)
         return r;

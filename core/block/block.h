@@ -149,7 +149,8 @@ typedef struct block_status {
 } block_status;
 
 /*
- * Describes [offset, offset + max_len) of n. With through_backing, unallocated ranges are
+ * Describes [offset, offset + max_len) of n (clipped to the end of n; offset must lie
+ * inside n). With through_backing, unallocated ranges are
  * looked up in the backing chain (as qemu-img map does); otherwise only n is asked.
  */
 int block_get_status(block_node *n, uint64_t offset, uint64_t max_len, bool through_backing,
