@@ -173,6 +173,22 @@ TK_API void tk_eventfd_signal(int fd);
 /** Reads and clears the counter; 0 when it is zero. */
 TK_API uint64_t tk_eventfd_take(int fd);
 
+/* --- drives (for disk devices) --- */
+
+/**
+ * Opens a drive from a -drive argument, e.g. "file=disk.vmdk,format=vmdk,id=d0" (also
+ * readonly=on, cache=MODE), through tessera's block layer; devices name it with their
+ * drive property. Drives are process-wide: one machine at a time has drives. Add them
+ * before any device (adding one reopens the others; -EBUSY once a device exists).
+ * 0 or -errno.
+ */
+TK_API int tk_drive_add(tk_machine *m, const char *spec);
+/**
+ * Flushes and closes every drive, e.g. to check the image files while the machine lives.
+ * Delete the devices that use them first. tk_machine_free closes them after its devices.
+ */
+TK_API void tk_drives_close(tk_machine *m);
+
 #ifdef __cplusplus
 }
 #endif
