@@ -135,9 +135,9 @@ static int run_with_pattern(struct bench *b, uint8_t pattern)
             break;
         }
         since_flush++;
-        b->offset += b->step;
-        if (b->offset + b->bufsize > b->size)
-            b->offset = 0;
+        /* Wrap like qemu-img bench: modulo the image size (a request that then crosses
+         * the end fails, as it does there). */
+        b->offset = (b->offset + b->step) % b->size;
     }
     block_aio_drain(b->n);
     for (unsigned i = 0; i < b->depth; i++)

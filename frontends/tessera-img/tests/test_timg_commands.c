@@ -442,6 +442,23 @@ START_TEST(bench_read_write)
     ck_assert_int_eq(tt_pread_file(p, gap, sizeof(gap), 4096 + 8192), 0);
     ck_assert_int_eq(memcmp(gap, orig + 4096 + 8192, sizeof(gap)), 0);
 
+    /* Offsets wrap modulo the image size, as in qemu-img bench: 24k steps from 4k over
+     * 1 MiB wrap from 1060864 to 12288. */
+    char *w = tt_path(dir, "wrap.raw");
+    uint8_t zero[65536] = { 0 };
+    ck_assert_int_eq(tt_write_file(w, zero, sizeof(zero)), 0);
+    ck_assert_int_eq(truncate(w, 1048576), 0);
+    r = tt_timg("bench -q -w -c 50 -d 1 -s 4k -S 24k -o 4096 --pattern=7 -f raw %s", w);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tt_run_clear(&r);
+    uint8_t got[4096];
+    ck_assert_int_eq(tt_pread_file(w, got, sizeof(got), 12288), 0);
+    ck_assert_uint_eq(got[0], 7);
+    ck_assert_uint_eq(got[4095], 7);
+    ck_assert_int_eq(tt_pread_file(w, got, sizeof(got), 8192), 0);
+    ck_assert_uint_eq(got[0], 0);
+    g_free(w);
+
     r = tt_timg("bench -c 0 %s", p);
     assert_one_line_error(&r, 1, "Invalid request count specified");
     tt_run_clear(&r);
