@@ -27,6 +27,7 @@ if [ -z "$timg" ]; then
     timg=$(ls -t "$root"/build*/bin/tessera-img 2>/dev/null | head -1 || true)
 fi
 [ -x "$timg" ] || { echo "run.sh: no tessera-img (build it, or pass -t PATH)" >&2; exit 1; }
+timg=$(cd "$(dirname "$timg")" && pwd)/$(basename "$timg")
 command -v qemu-img >/dev/null || { echo "run.sh: qemu-img not installed (Debian qemu-utils)" >&2; exit 1; }
 if [ -z "$workdir" ]; then
     workdir=$(mktemp -d "${TMPDIR:-/var/tmp}/vmdk-bench.XXXXXX")
@@ -57,7 +58,7 @@ time_cmd() {
     sync
     local t0 t1
     t0=$(now)
-    "$@" >/dev/null
+    "$@" >/dev/null || return 1
     t1=$(now)
     echo "$t1 - $t0" | bc -l
 }
@@ -74,9 +75,12 @@ bench_pair() {
         if [ $side = q ]; then qargs+=("$a"); else targs+=("$a"); fi
     done
     local qt=() tt=()
+    local t
     for ((i = 0; i < runs; i++)); do
-        qt+=("$(time_cmd "$setup" qemu-img "${qargs[@]}")")
-        tt+=("$(time_cmd "$setup" "$timg" "${targs[@]}")")
+        t=$(time_cmd "$setup" qemu-img "${qargs[@]}") || { echo "run.sh: qemu-img ${qargs[*]} failed" >&2; exit 1; }
+        qt+=("$t")
+        t=$(time_cmd "$setup" "$timg" "${targs[@]}") || { echo "run.sh: tessera-img ${targs[*]} failed" >&2; exit 1; }
+        tt+=("$t")
     done
     local qm tm
     qm=$(printf '%s\n' "${qt[@]}" | median)

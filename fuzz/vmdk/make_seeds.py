@@ -111,6 +111,22 @@ def cowd():
     return h + gd + table + b'\x44' * S + b'\x55' * S
 
 
+def sesparse():
+    """seSparse: 16 MiB, regions as in tests/test_vmdk_sesparse.c, two grains."""
+    f = bytearray(87 * S)
+    struct.pack_into('<QQQQQQ', f, 0, 0xcafebabe, 0x0000000200000001, 32768, 8, 64, 0)
+    regions = [(1, 1), (2, 1), (3, 1), (4, 1), (5, 64), (69, 1), (70, 1), (71, 16)]
+    for i, (off, size) in enumerate(regions):
+        struct.pack_into('<QQ', f, 80 + 16 * i, off, size)
+    struct.pack_into('<Q', f, S, 0xcafecafe)
+    struct.pack_into('<Q', f, 4 * S, 0x1000000000000000)
+    struct.pack_into('<QQQQ', f, 5 * S, 0x3000000000000000, 0x2000000000000000,
+                     0x1000000000000000, 0x3001000000000000)
+    f[71 * S:71 * S + 4096] = b'\x71' * 4096
+    f[79 * S:79 * S + 4096] = b'\x72' * 4096
+    return bytes(f)
+
+
 SEEDS = {
     'monolithic-sparse': sparse(desc('monolithicSparse', ['RW 64 SPARSE "m.vmdk"'])),
     'zeroed-grain-v2': sparse(desc('monolithicSparse', ['RW 64 SPARSE "z.vmdk"']), version=2,
@@ -136,6 +152,7 @@ SEEDS = {
                                 'parentFileNameHint="parent.vmdk"')),
     'vmfs-sparse': desc('vmfsSparse', ['RW 64 VMFSSPARSE "d-delta.vmdk"']) + b'\0' + cowd(),
     'cowd-direct': cowd(),
+    'sesparse': desc('seSparse', ['RW 32768 SESPARSE "se-sesparse.vmdk"']) + b'\0' + sesparse(),
     'haiku-descriptor': header(capacity=0, desc=(1, 1), overhead=0, gd=0, rgd=0) +
                         sector(desc('monolithicFlat', ['RW 16 FLAT "h.vmdk" 0'])),
     'afl9-header': struct.pack('<4sIIQQQQIQQQ', b'KDMV', 1, 3, 2233785398448881665, 128,

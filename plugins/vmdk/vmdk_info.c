@@ -49,6 +49,8 @@ void vmdk_extent_info(const struct vmdk_image *img, size_t i, struct vmdk_extent
         out->cluster_size = e->grain_bytes;
         out->compressed = e->compressed;
         out->header_version = e->hdr.version;
+    } else if (e->type == VMDK_EXTENT_SESPARSE) {
+        out->cluster_size = e->grain_bytes;
     }
 }
 

@@ -36,6 +36,9 @@ struct vmdk_extent {
     bool gd_dirty;           /* entries changed since the last writeback */
     bool compressed, markers, zeroed_gte;
     bool cowd;               /* COWD header (vmfsSparse) mapped onto hdr */
+    /* SESPARSE (read-only) */
+    uint64_t *se_l1;
+    uint64_t se_l1_entries, se_gt_offset, se_gt_count, se_grains_offset, se_grains_count;
     uint32_t cowd_free_sector; /* COWD freeSector as last written */
     uint64_t next_alloc;     /* sector where the next grain (or table) goes */
     struct vmdk_gt_cache *gtc;
@@ -110,6 +113,15 @@ int vmdk_sparse_touch_table(struct vmdk_image *img, struct vmdk_extent *e, uint6
  * writeback. */
 int vmdk_sparse_reset_table(struct vmdk_image *img, struct vmdk_extent *e, uint64_t gi,
                             struct vmdk_error *err);
+
+/* vmdk_sesparse.c */
+int vmdk_sesparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_error *err);
+void vmdk_sesparse_close(struct vmdk_extent *e);
+/* Status of the grain holding a sector; file_offset is the grain's when DATA. */
+int vmdk_sesparse_lookup(struct vmdk_extent *e, uint64_t sector, enum vmdk_status *status,
+                         uint64_t *file_offset, struct vmdk_error *err);
+int vmdk_sesparse_read(struct vmdk_image *img, struct vmdk_extent *e, uint64_t off,
+                       uint8_t *buf, size_t len, struct vmdk_error *err);
 
 /* vmdk_stream.c */
 int vmdk_stream_read_footer(struct vmdk_extent *e, const char *name, bool writable,

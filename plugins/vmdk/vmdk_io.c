@@ -121,6 +121,9 @@ int vmdk_read(struct vmdk_image *img, uint64_t offset, void *buf, size_t len,
         case VMDK_EXTENT_SPARSE:
             r = read_sparse(img, e, off, p, n, err);
             break;
+        case VMDK_EXTENT_SESPARSE:
+            r = vmdk_sesparse_read(img, e, off, p, n, err);
+            break;
         default:
             r = read_flat(e, off, p, n, err);
             break;

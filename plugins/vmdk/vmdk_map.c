@@ -102,6 +102,21 @@ int vmdk_block_status(struct vmdk_image *img, uint64_t offset, uint64_t max_len,
         if (e->access == VMDK_ACCESS_NOACCESS)
             break;
         return sparse_status(img, e, off, max, out, err);
+    case VMDK_EXTENT_SESPARSE: {
+        if (e->access == VMDK_ACCESS_NOACCESS)
+            break;
+        uint64_t in = off % e->grain_bytes, at;
+        enum vmdk_status st;
+        int r = vmdk_sesparse_lookup(e, off / VMDK_SECTOR, &st, &at, err);
+        if (r < 0)
+            return r;
+        out->status = st;
+        out->offset_valid = st == VMDK_STATUS_DATA;
+        out->file_offset = st == VMDK_STATUS_DATA ? at + in : 0;
+        if (out->length > e->grain_bytes - in)
+            out->length = e->grain_bytes - in;
+        return 0;
+    }
     default:
         if (e->access == VMDK_ACCESS_NOACCESS)
             break;

@@ -91,6 +91,7 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
     case VMDK_EXTENT_ZERO:
     case VMDK_EXTENT_VMFS:
     case VMDK_EXTENT_VMFSSPARSE:
+    case VMDK_EXTENT_SESPARSE:
         break;
     default:
         return vmdk_fail(err, ENOTSUP, "%s: %s extents ('%s') are not supported yet", img->path,
@@ -104,7 +105,7 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
     e->start = img->sectors;
     e->sectors = de->sectors;
     e->writable = !img->read_only && de->access == VMDK_ACCESS_RW &&
-                  de->type != VMDK_EXTENT_ZERO;
+                  de->type != VMDK_EXTENT_ZERO && de->type != VMDK_EXTENT_SESPARSE;
     e->flat_offset = de->offset * VMDK_SECTOR;
     img->sectors += de->sectors;
     if (de->type == VMDK_EXTENT_ZERO)
@@ -123,6 +124,8 @@ static int add_described_extent(struct vmdk_image *img, const struct vmdk_desc_e
         e->type = VMDK_EXTENT_SPARSE; /* COWD or KDMV, told apart by the magic */
     if (e->type == VMDK_EXTENT_SPARSE)
         return vmdk_sparse_open(img, e, err);
+    if (e->type == VMDK_EXTENT_SESPARSE)
+        return vmdk_sesparse_open(img, e, err);
     return 0;
 }
 
@@ -348,6 +351,7 @@ int vmdk_close(struct vmdk_image *img, struct vmdk_error *err)
     for (size_t i = 0; i < img->n_extents; i++) {
         struct vmdk_extent *e = &img->extents[i];
         vmdk_sparse_close(e);
+        vmdk_sesparse_close(e);
         if (!e->shares_image_file)
             vmdk_file_close(e->file);
     }
