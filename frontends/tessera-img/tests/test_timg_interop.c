@@ -262,6 +262,13 @@ START_TEST(qemu_io_and_tessera_write_each_others_images)
     ok("qemu-io -f vmdk -c 'read -P 0x7e 0 64k' -c 'read -P 0 64k 64k' -c 'read -P 0x7e 1920k 64k' "
        "q.vmdk >/dev/null");
     same_output("map --output=json q.vmdk");
+
+    /* The same bench writes the same bytes with both tools (offsets, wrap, pattern). */
+    ok("qemu-img create -q -f vmdk bq.vmdk 4M && qemu-img create -q -f vmdk bt.vmdk 4M");
+    ok("qemu-img bench -w -q -c 200 -d 8 -s 8k -S 24k -o 4096 --pattern=0x3c bq.vmdk >/dev/null && "
+       "$TIMG bench -w -q -c 200 -d 8 -s 8k -S 24k -o 4096 --pattern=0x3c bt.vmdk");
+    same_output("compare bq.vmdk bt.vmdk");
+    ok("qemu-img compare -s bq.vmdk bt.vmdk");
 }
 END_TEST
 
