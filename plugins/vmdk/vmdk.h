@@ -31,7 +31,10 @@ struct vmdk_open_options {
     bool read_only;
     bool allow_outside;       /* extent names may leave the descriptor's directory */
     const struct vmdk_opener *opener; /* NULL: vmdk_posix_opener() */
-    unsigned gt_cache_tables;  /* grain tables cached per extent; 0: default (256) */
+    /* grain tables cached per extent; 0: 8 MiB worth (4096 tables of 512 entries, 128
+     * GiB of disk at 64 KiB grains), or the whole directory if smaller. Tables are
+     * allocated as they are first used. */
+    unsigned gt_cache_tables;
     unsigned grain_cache_grains; /* decompressed grains cached per stream extent; 0: 8 */
     /* Skip the flush between data and the grain tables that point to it. Only for
      * cache=unsafe: a crash may then leave tables pointing at unwritten grains. */

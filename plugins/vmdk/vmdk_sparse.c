@@ -142,7 +142,14 @@ int vmdk_sparse_open(struct vmdk_image *img, struct vmdk_extent *e, struct vmdk_
         if (r < 0)
             return r;
     }
-    e->gtc = vmdk_gt_cache_new(e->gd_entries, e->gtes, img->gt_cache_tables);
+    /* Default cache: 8 MiB of tables per extent (4096 KDMV tables = 128 GiB of disk
+     * with 64 KiB grains; QEMU keeps 16), never more tables than the directory has. */
+    unsigned slots = img->gt_cache_tables;
+    if (slots == 0) {
+        uint64_t n = (8u << 20) / ((uint64_t)e->gtes * 4);
+        slots = (unsigned)(n < 16 ? 16 : n > 4096 ? 4096 : n);
+    }
+    e->gtc = vmdk_gt_cache_new(e->gd_entries, e->gtes, slots);
     if (!e->gtc)
         return vmdk_fail(err, ENOMEM, "%s: out of memory for the grain-table cache", name);
     if (e->compressed) {
