@@ -230,5 +230,11 @@ block_node *block_drive_find(const char *id);
  * drive), in order; the future virtio-blk device creates one device for each. Owned.
  */
 const GPtrArray *block_drives_virtio(void);
+/*
+ * Adds a "-device virtio-blk-pci,drive=ID" item to d for every if=virtio drive (call after
+ * block_drives_open, before the devices are created) and validates d again, so a missing
+ * virtio-blk plugin fails naming the drive's option. 0 or -errno. (drive_virtio.c)
+ */
+int block_drives_add_virtio_devices(machine_desc *d, registry *reg, GError **err);
 
 #endif

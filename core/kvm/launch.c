@@ -263,6 +263,10 @@ static int check_apic_ids(const vm_config *cfg, GError **err)
 
 int launch_machine(machine_desc *d, registry *reg, GError **err)
 {
+    /* -drive ...,if=virtio: QEMU's shorthand for a virtio-blk-pci device (issue #6). First:
+     * it validates d again, which replaces the property values read below. */
+    if (block_drives_add_virtio_devices(d, reg, err) < 0)
+        return -EINVAL;
     machine m = { 0 };
     const char *kernel = machine_value(d, "kernel")->s;
     vm_config cfg = machine_config(d);

@@ -74,8 +74,7 @@ static void rm_tree(const char *path)
 
 static void teardown(void)
 {
-    tk_drives_close(m);
-    tk_machine_free(m);
+    tk_machine_free(m); /* devices first, then the drives */
     m = NULL;
     rm_tree(dir);
     g_free(dir);
