@@ -1042,6 +1042,29 @@ START_TEST(test_system_reset)
 }
 END_TEST
 
+/* Every cache mode the page cache allows here: writes, a flush, and the data on the file. */
+static const char *const cache_modes[] = { "writeback", "writethrough", "unsafe" };
+
+START_TEST(test_cache_modes)
+{
+    vdrv d;
+    drive("file=%s,format=raw,if=none,id=d0,cache=%s", raw_path, cache_modes[_i]);
+    tk_device *dev = device("virtio-blk-pci,drive=d0");
+    vdrv_probe(&d, m);
+    vdrv_init(&d, F_FLUSH, 1, 0);
+    uint64_t buf = vdrv_alloc(&d, 4096);
+    fill(vdrv_ptr(&d, buf, 4096), 4096, 5);
+    ck_assert_uint_eq(vdrv_blk(&d, 0, T_OUT, 16, buf, 4096), S_OK);
+    ck_assert_uint_eq(vdrv_blk(&d, 0, T_FLUSH, 0, 0, 0), S_OK);
+    uint8_t got[4096];
+    int fd = open(raw_path, O_RDONLY);
+    ck_assert_int_eq(pread(fd, got, sizeof(got), 16 * 512), 4096);
+    close(fd);
+    ck_assert(memcmp(got, vdrv_ptr(&d, buf, 4096), 4096) == 0);
+    tk_device_del(dev);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("virtio-blk");
@@ -1069,6 +1092,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ioeventfd_on);
     tcase_add_test(tc, test_intx_without_msix);
     tcase_add_test(tc, test_system_reset);
+    tcase_add_loop_test(tc, test_cache_modes, 0, (int)G_N_ELEMENTS(cache_modes));
     suite_add_tcase(s, tc);
     return s;
 }
