@@ -2,7 +2,7 @@
 /*
  * ACPI table generation (acpi.h). Layouts from the ACPI 6.5 specification: 5.2.5 RSDP,
  * 5.2.6 header, 5.2.7/5.2.8 RSDT/XSDT, 5.2.9 FADT, 5.2.10 FACS, 5.2.11.2 DSDT, 5.2.12
- * MADT. Tables are assembled as little-endian byte strings into one blob.
+ * MADT; MCFG from the PCI Firmware Specification 3.2, 4.1.2. Tables are assembled as little-endian byte strings into one blob.
  */
 #include "boot/acpi.h"
 
@@ -11,6 +11,7 @@
 
 #include "boot/aml.h"
 #include "kvm/guest_memory.h"
+#include "pci/pci.h"
 #include "util/error.h"
 
 #define HEADER_LEN 36
@@ -19,6 +20,7 @@
 #define CREATOR_ID "TSRA"
 #define FADT_LEN 276            /* revision 6 */
 #define FACS_LEN 64
+#define SDT_ENTRIES 3           /* FADT, MADT, MCFG */
 
 /* MADT entry types and flags. */
 #define MADT_LOCAL_APIC 0
@@ -209,6 +211,46 @@ static uint32_t build_madt(GByteArray *b, const acpi_config *cfg)
     return end_table(b, start);
 }
 
+/*
+ * The 32-bit window [first, last] as DWordMemory descriptors, leaving out the ECAM window
+ * (reserved as a motherboard resource instead: a bridge window must not claim it).
+ */
+static void mem32_windows(aml_resources *r, uint64_t first, uint64_t last)
+{
+    const uint64_t ecam_first = PCI_ECAM_BASE, ecam_last = PCI_ECAM_BASE + PCI_ECAM_SIZE - 1;
+    if (last < ecam_first || first > ecam_last) {
+        aml_res_mem32_window(r, (uint32_t)first, (uint32_t)last);
+        return;
+    }
+    if (first < ecam_first)
+        aml_res_mem32_window(r, (uint32_t)first, (uint32_t)(ecam_first - 1));
+    if (last > ecam_last)
+        aml_res_mem32_window(r, (uint32_t)(ecam_last + 1), (uint32_t)last);
+}
+
+/*
+ * _PRT in the direct form (source Zero, source index = GSI): every slot's pins A-D to the
+ * IOAPIC input the PCI core drives for them (core/pci/config.c: pin P of slot S raises
+ * GSI 16 + ((S + P - 1) & 3), P counted from 1). A guest treats such GSIs as level
+ * triggered, active low, as PCI INTx is; KVM's IOAPIC takes the line level the core sets
+ * as asserted/deasserted whatever polarity the guest programs.
+ */
+static void build_prt(aml *pci)
+{
+    aml_package *prt = aml_package_new();
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+        for (unsigned pin = 0; pin < 4; pin++) { /* 0 = INTA */
+            aml_package *e = aml_package_new();
+            aml_package_int(e, (uint64_t)slot << 16 | 0xffff); /* any function of the slot */
+            aml_package_int(e, pin);
+            aml_package_int(e, 0);                              /* source: a GSI */
+            aml_package_int(e, PCI_INTX_GSI_BASE + ((slot + pin) & 3));
+            aml_package_add(prt, e);
+        }
+    }
+    aml_name_package(pci, "_PRT", prt);
+}
+
 static uint32_t build_dsdt(GByteArray *b, const acpi_config *cfg)
 {
     size_t start = begin_table(b, "DSDT", 2);
@@ -225,11 +267,25 @@ static uint32_t build_dsdt(GByteArray *b, const acpi_config *cfg)
     aml_res_io(r, 0xcf8, 8);               /* configuration mechanism #1 */
     aml_res_io_window(r, 0x0000, 0x0cf7);
     aml_res_io_window(r, 0x0d00, 0xffff);
-    aml_res_mem32_window(r, cfg->pci_mmio32_first, cfg->pci_mmio32_last);
+    mem32_windows(r, cfg->pci_mmio32_first, cfg->pci_mmio32_last);
     if (cfg->pci_mmio64_last > cfg->pci_mmio64_first)
         aml_res_mem64_window(r, cfg->pci_mmio64_first, cfg->pci_mmio64_last);
     aml_name_resources(pci, "_CRS", r);
+    build_prt(pci);
     aml_close(pci);
+
+    /*
+     * The ECAM window as a motherboard resource: Linux uses the MCFG's region only when
+     * it is reserved here (or in the e820 map) ("MMCONFIG ... not reserved in ACPI
+     * motherboard resources").
+     */
+    aml *mres = aml_device_open(sb, "MRES");
+    aml_name_eisaid(mres, "_HID", "PNP0C02");
+    aml_name_int(mres, "_UID", 0);
+    r = aml_resources_new();
+    aml_res_mem32_fixed(r, (uint32_t)PCI_ECAM_BASE, (uint32_t)PCI_ECAM_SIZE);
+    aml_name_resources(mres, "_CRS", r);
+    aml_close(mres);
 
     aml *com1 = aml_device_open(sb, "COM1");
     aml_name_eisaid(com1, "_HID", "PNP0501");
@@ -247,6 +303,19 @@ static uint32_t build_dsdt(GByteArray *b, const acpi_config *cfg)
 
     g_byte_array_append(b, aml_data(top), (guint)aml_len(top));
     aml_free(top);
+    return end_table(b, start);
+}
+
+/* MCFG: one ECAM allocation, segment 0, buses 0-0 (the PCI core decodes bus 0 only). */
+static uint32_t build_mcfg(GByteArray *b)
+{
+    size_t start = begin_table(b, "MCFG", 1);
+    put_le(b, 0, 8);               /* reserved */
+    put_le(b, PCI_ECAM_BASE, 8);   /* base address of the enhanced configuration mechanism */
+    put_le(b, 0, 2);               /* PCI segment group */
+    put8(b, 0);                    /* start bus */
+    put8(b, (uint8_t)(PCI_ECAM_SIZE / (PCI_SLOTS * PCI_FUNCS * 4096) - 1)); /* end bus */
+    put_le(b, 0, 4);               /* reserved */
     return end_table(b, start);
 }
 
@@ -297,13 +366,13 @@ int acpi_build(const acpi_config *cfg_in, uint64_t base, GByteArray **blob, acpi
     size_t rsdt_off = b->len;
     lay->rsdt = base + rsdt_off;
     size_t t = begin_table(b, "RSDT", 1);
-    put_le(b, 0, 4), put_le(b, 0, 4); /* FADT, MADT */
+    put_le(b, 0, 4 * SDT_ENTRIES); /* FADT, MADT, MCFG */
     end_table(b, t);
     pad_to(b, 16);
     size_t xsdt_off = b->len;
     lay->xsdt = base + xsdt_off;
     t = begin_table(b, "XSDT", 1);
-    put_le(b, 0, 8), put_le(b, 0, 8);
+    put_le(b, 0, 8 * SDT_ENTRIES);
     end_table(b, t);
     pad_to(b, 16);
 
@@ -316,16 +385,20 @@ int acpi_build(const acpi_config *cfg_in, uint64_t base, GByteArray **blob, acpi
     lay->madt = base + b->len;
     lay->madt_len = build_madt(b, &cfg);
     pad_to(b, 16);
+    lay->mcfg = base + b->len;
+    lay->mcfg_len = build_mcfg(b);
+    pad_to(b, 16);
     lay->end = base + b->len;
 
-    set_le(b, rsdt_off + HEADER_LEN, lay->fadt, 4);
-    set_le(b, rsdt_off + HEADER_LEN + 4, lay->madt, 4);
+    const uint64_t entries[SDT_ENTRIES] = { lay->fadt, lay->madt, lay->mcfg };
+    for (unsigned i = 0; i < SDT_ENTRIES; i++) {
+        set_le(b, rsdt_off + HEADER_LEN + 4 * i, entries[i], 4);
+        set_le(b, xsdt_off + HEADER_LEN + 8 * i, entries[i], 8);
+    }
     b->data[rsdt_off + 9] = 0;
-    b->data[rsdt_off + 9] = (uint8_t)-acpi_checksum(b->data + rsdt_off, HEADER_LEN + 8);
-    set_le(b, xsdt_off + HEADER_LEN, lay->fadt, 8);
-    set_le(b, xsdt_off + HEADER_LEN + 8, lay->madt, 8);
+    b->data[rsdt_off + 9] = (uint8_t)-acpi_checksum(b->data + rsdt_off, HEADER_LEN + 4 * SDT_ENTRIES);
     b->data[xsdt_off + 9] = 0;
-    b->data[xsdt_off + 9] = (uint8_t)-acpi_checksum(b->data + xsdt_off, HEADER_LEN + 16);
+    b->data[xsdt_off + 9] = (uint8_t)-acpi_checksum(b->data + xsdt_off, HEADER_LEN + 8 * SDT_ENTRIES);
 
     set_le(b, 16, lay->rsdt, 4);
     set_le(b, 24, lay->xsdt, 8);
@@ -336,11 +409,23 @@ int acpi_build(const acpi_config *cfg_in, uint64_t base, GByteArray **blob, acpi
     return 0;
 }
 
-int acpi_write(const guest_memory *gm, const acpi_config *cfg, acpi_layout *layout,
+void acpi_pci_mmio64_window(const guest_memory *gm, uint64_t *first, uint64_t *last)
+{
+    uint64_t top = GUEST_HIGH_RAM_START;
+    for (unsigned i = 0; i < gm->nr_banks; i++)
+        top = MAX(top, gm->banks[i].gpa + gm->banks[i].size);
+    *first = (top + PCI_MMIO64_ALIGN - 1) & ~(PCI_MMIO64_ALIGN - 1);
+    *last = PCI_MMIO64_END - 1;
+}
+
+int acpi_write(const guest_memory *gm, const acpi_config *cfg_in, acpi_layout *layout,
                GError **err)
 {
     GByteArray *blob = NULL;
-    int ret = acpi_build(cfg, ACPI_RSDP_GPA, &blob, layout, err);
+    acpi_config cfg = *cfg_in;
+    if (!cfg.pci_mmio64_first && !cfg.pci_mmio64_last)
+        acpi_pci_mmio64_window(gm, &cfg.pci_mmio64_first, &cfg.pci_mmio64_last);
+    int ret = acpi_build(&cfg, ACPI_RSDP_GPA, &blob, layout, err);
     if (ret < 0)
         return ret;
     if (layout->end > ACPI_AREA_END || guest_memory_write(gm, ACPI_RSDP_GPA, blob->data, blob->len) < 0) {

@@ -23,6 +23,7 @@
 /* Small and large resource descriptor tags (section 6.4). */
 #define RES_IRQ_NOFLAGS 0x22
 #define RES_IO 0x47
+#define RES_MEM32_FIXED 0x86
 #define RES_END_TAG 0x79
 #define RES_DWORD_ADDRESS 0x87
 #define RES_WORD_ADDRESS 0x88
@@ -46,6 +47,11 @@ struct aml {
 
 struct aml_resources {
     GByteArray *bytes;
+};
+
+struct aml_package {
+    GByteArray *elements;
+    unsigned count;
 };
 
 static void put8(GByteArray *b, uint8_t v) { g_byte_array_append(b, &v, 1); }
@@ -212,6 +218,45 @@ void aml_name_int_package(aml *a, const char *name, const uint64_t *values, unsi
     g_byte_array_append(a->bytes, body->data, body->len);
 }
 
+aml_package *aml_package_new(void)
+{
+    aml_package *p = g_new0(aml_package, 1);
+    p->elements = g_byte_array_new();
+    return p;
+}
+
+void aml_package_int(aml_package *p, uint64_t value)
+{
+    g_assert(p->count < 255);
+    put_int(p->elements, value);
+    p->count++;
+}
+
+/* PackageOp PkgLength NumElements elements, into b; frees p. */
+static void emit_package(GByteArray *b, aml_package *p)
+{
+    put8(b, AML_PACKAGE_OP);
+    put_pkg_length(b, 1 + p->elements->len);
+    put8(b, (uint8_t)p->count);
+    g_byte_array_append(b, p->elements->data, p->elements->len);
+    g_byte_array_free(p->elements, TRUE);
+    g_free(p);
+}
+
+void aml_package_add(aml_package *p, aml_package *child)
+{
+    g_assert(p->count < 255);
+    emit_package(p->elements, child);
+    p->count++;
+}
+
+void aml_name_package(aml *a, const char *name, aml_package *p)
+{
+    put8(a->bytes, AML_NAME_OP);
+    put_name(a->bytes, name);
+    emit_package(a->bytes, p);
+}
+
 aml_resources *aml_resources_new(void)
 {
     aml_resources *r = g_new0(aml_resources, 1);
@@ -270,6 +315,15 @@ void aml_res_mem32_window(aml_resources *r, uint32_t first, uint32_t last)
 void aml_res_mem64_window(aml_resources *r, uint64_t first, uint64_t last)
 {
     address_space(r, RES_QWORD_ADDRESS, 8, RES_TYPE_MEMORY, RES_MEM_RW_CACHEABLE, first, last);
+}
+
+void aml_res_mem32_fixed(aml_resources *r, uint32_t base, uint32_t length)
+{
+    put8(r->bytes, RES_MEM32_FIXED);
+    put_le(r->bytes, 9, 2); /* information byte, base, length */
+    put8(r->bytes, 0x01);   /* read-write */
+    put_le(r->bytes, base, 4);
+    put_le(r->bytes, length, 4);
 }
 
 void aml_name_resources(aml *a, const char *name, aml_resources *r)

@@ -39,6 +39,24 @@ void aml_name_string(aml *a, const char *name, const char *value);
 /* Name (name, Package () { values... }) of integers. */
 void aml_name_int_package(aml *a, const char *name, const uint64_t *values, unsigned count);
 
+/*
+ * Packages of integers and packages (e.g. a _PRT): add elements in order, nest a finished
+ * package with aml_package_add, then emit the outermost one with aml_name_package. At
+ * most 255 elements each (one-byte NumElements).
+ *
+ *     aml_package *prt = aml_package_new();
+ *     aml_package *e = aml_package_new();
+ *     aml_package_int(e, 0xffff); ... aml_package_add(prt, e);
+ *     aml_name_package(pci, "_PRT", prt);
+ */
+typedef struct aml_package aml_package;
+aml_package *aml_package_new(void);
+void aml_package_int(aml_package *p, uint64_t value);
+/* Appends child as an element of p and frees child. */
+void aml_package_add(aml_package *p, aml_package *child);
+/* Emits Name (name, Package () {...}) into a and frees p. */
+void aml_name_package(aml *a, const char *name, aml_package *p);
+
 /* Resource templates: build the descriptors, then Name (name, ResourceTemplate () {...}). */
 typedef struct aml_resources aml_resources;
 aml_resources *aml_resources_new(void);
@@ -48,6 +66,7 @@ void aml_res_bus_numbers(aml_resources *r, uint16_t first, uint16_t last);   /* 
 void aml_res_io_window(aml_resources *r, uint16_t first, uint16_t last);     /* WordIO */
 void aml_res_mem32_window(aml_resources *r, uint32_t first, uint32_t last);  /* DWordMemory */
 void aml_res_mem64_window(aml_resources *r, uint64_t first, uint64_t last);  /* QWordMemory */
+void aml_res_mem32_fixed(aml_resources *r, uint32_t base, uint32_t length);  /* Memory32Fixed RW */
 /* Emits the template (with its end tag) as a named buffer and frees r. */
 void aml_name_resources(aml *a, const char *name, aml_resources *r);
 
