@@ -45,6 +45,7 @@ void vq_reset(virtqueue *vq)
     vq->used = NULL;
     vq->event_idx = vq->indirect = vq->broken = false;
     vq->last_avail = vq->used_idx = 0;
+    vq->inuse = 0;
     pthread_mutex_unlock(&vq->lock);
 }
 
@@ -69,6 +70,7 @@ bool vq_start(virtqueue *vq, bool event_idx, bool indirect)
     vq->indirect = indirect;
     vq->last_avail = 0;
     vq->used_idx = 0;
+    vq->inuse = 0;
     vq->broken = false;
     pthread_mutex_unlock(&vq->lock);
     return true;
@@ -91,6 +93,10 @@ int vq_pop(virtqueue *vq, vq_elem **out)
         return VQ_EMPTY;
     /* The driver cannot have more entries outstanding than the ring holds. */
     if ((uint16_t)(avail - vq->last_avail) > vq->size)
+        return broken(vq, NULL);
+    /* A driver re-offering heads that are still in flight would make us hold unbounded
+     * work; a ring never has more chains outstanding than entries. */
+    if (__atomic_load_n(&vq->inuse, __ATOMIC_ACQUIRE) >= vq->size)
         return broken(vq, NULL);
     uint16_t head = *avail_ring_p(vq, vq->last_avail);
     vq->last_avail++;
@@ -146,6 +152,7 @@ int vq_pop(virtqueue *vq, vq_elem **out)
             return broken(vq, e);
         i = d.next;
     }
+    __atomic_fetch_add(&vq->inuse, 1, __ATOMIC_RELEASE);
     *out = e;
     return VQ_ELEM;
 }
@@ -170,6 +177,9 @@ bool vq_push(virtqueue *vq, uint16_t head, uint32_t len)
         volatile uint32_t *el = used_elem_p(vq, old);
         el[0] = head;
         el[1] = len;
+        /* Not in use any more before the driver can see it returned and offer it again. */
+        if (vq->inuse)
+            __atomic_fetch_sub(&vq->inuse, 1, __ATOMIC_RELEASE);
         __atomic_store_n(used_idx_p(vq), now, __ATOMIC_RELEASE);
         vq->used_idx = now;
         /* The index must be visible before we read the driver's suppression state. */

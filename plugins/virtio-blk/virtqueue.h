@@ -62,6 +62,7 @@ typedef struct virtqueue {
     bool broken;              /* a ring error stopped the queue until reset */
     uint16_t last_avail;      /* next avail entry to take */
     uint16_t used_idx;        /* shadow of used->idx (under lock) */
+    uint32_t inuse;           /* popped, not yet pushed (atomic): at most size */
     pthread_mutex_t lock;     /* used ring pushes */
 
     ts_object *obj;

@@ -637,6 +637,46 @@ START_TEST(test_indirect)
 }
 END_TEST
 
+/* A queue filled to the last entry, round after round (indices wrap, heads are reused). */
+START_TEST(test_full_queue_rounds)
+{
+    vdrv d;
+    std_setup(&d, ",queue-size=16", F_INDIRECT, 1, 0);
+    ck_assert_uint_eq(d.q[0].size, 16);
+    uint64_t st[16], buf[16], table[16];
+    for (unsigned i = 0; i < 16; i++) {
+        st[i] = vdrv_alloc(&d, 1);
+        buf[i] = vdrv_alloc(&d, 4096);
+        table[i] = vdrv_alloc(&d, 48);
+    }
+    for (unsigned round = 0; round < 40; round++) {
+        bool write = round % 2 == 0;
+        for (unsigned i = 0; i < 16; i++) {
+            if (write)
+                fill(vdrv_ptr(&d, buf[i], 4096), 4096, round * 16 + i);
+            vdrv_buf b[3] = { { hdr(&d, write ? T_OUT : T_IN, i * 8), 16, false },
+                              { buf[i], 4096, !write }, { st[i], 1, true } };
+            indirect_table(&d, table[i], b, 3);
+            *(uint8_t *)vdrv_ptr(&d, st[i], 1) = 0xee;
+            d.q[0].next_desc = (uint16_t)i;
+            vdrv_avail(&d, 0, indirect_head(&d, 0, table[i], 48, 0));
+        }
+        vdrv_kick(&d, 0);
+        ck_assert_msg(vdrv_wait_used(&d, 0, (uint16_t)((round + 1) * 16)), "round %u", round);
+        ck_assert_uint_eq(vdrv_status(&d) & NEEDS_RESET, 0);
+        uint8_t want[4096];
+        for (unsigned i = 0; i < 16; i++) {
+            ck_assert_uint_eq(*(uint8_t *)vdrv_ptr(&d, st[i], 1), S_OK);
+            if (!write) {
+                fill(want, sizeof(want), (round - 1) * 16 + i);
+                ck_assert(memcmp(vdrv_ptr(&d, buf[i], 4096), want, 4096) == 0);
+            }
+        }
+        d.heap -= 16 * 64; /* the headers of this round */
+    }
+}
+END_TEST
+
 /* ---- a hostile driver ---- */
 
 #define OUTSIDE_RAM 0x7f0000000000ull
@@ -1086,6 +1126,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_event_idx);
     tcase_add_test(tc, test_no_interrupt_flag);
     tcase_add_test(tc, test_indirect);
+    tcase_add_test(tc, test_full_queue_rounds);
     tcase_add_loop_test(tc, test_hostile, 0, (int)G_N_ELEMENTS(hostiles));
     tcase_add_test(tc, test_rings_outside_ram);
     tcase_add_test(tc, test_ioeventfd_off);
