@@ -25,6 +25,22 @@ static const char *bus_name(const ts_type_desc *t)
     }
 }
 
+/* Device types built into the core (core/devices/), with their bus; schemas in core_schemas.c. */
+static const struct {
+    const char *name, *bus;
+} builtin_devices[] = {
+    { "isa-debug-exit", "ISA" },
+};
+
+typedef struct type_line {
+    const char *name, *bus, *desc;
+} type_line;
+
+static gint type_line_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const type_line *)a)->name, ((const type_line *)b)->name);
+}
+
 char *help_list_types(registry *reg, md_class cls)
 {
     GString *s = g_string_new(NULL);
@@ -37,23 +53,35 @@ char *help_list_types(registry *reg, md_class cls)
     }
     g_string_append(s, cls == MD_DEVICE ? "Available devices:\n"
                                         : "List of user creatable objects:\n");
+    g_autoptr(GArray) lines = g_array_new(FALSE, FALSE, sizeof(type_line));
     g_autoptr(GPtrArray) types = registry_types(reg);
-    guint shown = 0;
     for (guint i = 0; i < types->len; i++) {
         const registry_type *t = types->pdata[i];
         if (t->desc->kind != class_kind(cls))
             continue;
-        const char *desc = t->desc->description ? t->desc->description : "";
-        const char *bus = cls == MD_DEVICE ? bus_name(t->desc) : NULL;
-        if (cls == MD_DEVICE)
-            g_string_append_printf(s, "name \"%s\"%s%s, desc \"%s\"\n", t->desc->name,
-                                   bus ? ", bus " : "", bus ? bus : "", desc);
-        else
-            g_string_append_printf(s, "  %-22s %s\n", t->desc->name, desc);
-        shown++;
+        type_line l = { t->desc->name, cls == MD_DEVICE ? bus_name(t->desc) : NULL,
+                        t->desc->description ? t->desc->description : "" };
+        g_array_append_val(lines, l);
     }
-    if (!shown)
-        g_string_append(s, "  (none found; see tessera -plugins)\n");
+    guint plugin_types = lines->len;
+    for (guint i = 0; cls == MD_DEVICE && i < G_N_ELEMENTS(builtin_devices); i++) {
+        type_line l = { builtin_devices[i].name, builtin_devices[i].bus,
+                        core_type_description(MD_DEVICE, builtin_devices[i].name) };
+        g_array_append_val(lines, l);
+    }
+    g_array_sort(lines, type_line_cmp);
+    for (guint i = 0; i < lines->len; i++) {
+        const type_line *l = &g_array_index(lines, type_line, i);
+        /* QEMU's shape: name "ivshmem-plain", bus PCI, desc "..." */
+        if (cls == MD_DEVICE)
+            g_string_append_printf(s, "name \"%s\"%s%s, desc \"%s\"\n", l->name,
+                                   l->bus ? ", bus " : "", l->bus ? l->bus : "", l->desc);
+        else
+            g_string_append_printf(s, "  %-22s %s\n", l->name, l->desc);
+    }
+    if (!plugin_types)
+        g_string_append_printf(s, "  (no %s found in plugins; see tessera -plugins)\n",
+                               cls == MD_DEVICE ? "device types" : "types");
     return g_string_free(s, FALSE);
 }
 
@@ -85,6 +113,15 @@ char *help_format_schema(const char *name, const ts_prop_desc *schema)
     return g_string_free(s, FALSE);
 }
 
+/*
+ * Properties the core handles for every device of a bus, outside the type's schema:
+ * core/config/validate.c accepts addr= on any device and core/pci places PCI devices by it.
+ */
+static const ts_prop_desc pci_bus_props[] = {
+    TS_PROP_DESC_STRING("addr", 0, NULL, "slot[.function] on PCI bus 0 (hex), like QEMU"),
+    TS_PROP_DESC_END,
+};
+
 char *help_describe_type(registry *reg, md_class cls, const char *type, GError **err)
 {
     if (cls == MD_CHARDEV) {
@@ -96,8 +133,20 @@ char *help_describe_type(registry *reg, md_class cls, const char *type, GError *
         }
         return help_format_schema(type, schema);
     }
+    if (cls == MD_DEVICE && core_schema_find(MD_DEVICE, type)) /* built in, not on PCI */
+        return help_format_schema(type, core_schema_find(MD_DEVICE, type));
     const registry_type *t = registry_find(reg, type, class_kind(cls), err);
     if (!t)
         return NULL;
-    return help_format_schema(t->desc->name, t->desc->props);
+    char *text = help_format_schema(t->desc->name, t->desc->props);
+    const ts_device_ops *ops = cls == MD_DEVICE ? t->desc->kind_ops : NULL;
+    if (!ops || ops->bus != TS_BUS_PCI)
+        return text;
+    GString *s = g_string_new(text);
+    g_free(text);
+    if (!prop_schema_count(t->desc->props)) /* drop "(no properties)": addr= is one */
+        g_string_truncate(s, strlen(t->desc->name) + strlen(" options:\n"));
+    for (guint i = 0; i < prop_schema_count(pci_bus_props); i++)
+        format_prop(s, &pci_bus_props[i]);
+    return g_string_free(s, FALSE);
 }
