@@ -98,6 +98,11 @@ int main(int argc, char **argv)
         goto out;
     }
     reg = registry_new((const char *const *)cl.desc->plugin_paths->pdata, cl.desc->plugin_paths->len);
+    /* The built-in formats (raw) join the registry first, so listings and help show them. */
+    if (block_init(reg, &err) < 0) {
+        status = fail(err->message);
+        goto out;
+    }
     if (cl.list_plugins) {
         status = list_plugins(reg);
         goto out;
@@ -117,7 +122,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* Drives open before the VM starts, so a bad image fails with its -drive named. */
-    if (block_init(reg, &err) < 0 || block_drives_open(cl.desc, &err) < 0) {
+    if (block_drives_open(cl.desc, &err) < 0) {
         status = fail(err->message);
         goto out;
     }
