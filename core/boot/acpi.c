@@ -50,6 +50,7 @@
 static void put8(GByteArray *b, uint8_t v) { g_byte_array_append(b, &v, 1); }
 static void put_le(GByteArray *b, uint64_t v, unsigned n)
 {
+    g_assert(n <= 8);
     for (unsigned i = 0; i < n; i++)
         put8(b, (uint8_t)(v >> (8 * i)));
 }
@@ -366,13 +367,15 @@ int acpi_build(const acpi_config *cfg_in, uint64_t base, GByteArray **blob, acpi
     size_t rsdt_off = b->len;
     lay->rsdt = base + rsdt_off;
     size_t t = begin_table(b, "RSDT", 1);
-    put_le(b, 0, 4 * SDT_ENTRIES); /* FADT, MADT, MCFG */
+    for (unsigned i = 0; i < SDT_ENTRIES; i++)
+        put_le(b, 0, 4); /* FADT, MADT, MCFG */
     end_table(b, t);
     pad_to(b, 16);
     size_t xsdt_off = b->len;
     lay->xsdt = base + xsdt_off;
     t = begin_table(b, "XSDT", 1);
-    put_le(b, 0, 8 * SDT_ENTRIES);
+    for (unsigned i = 0; i < SDT_ENTRIES; i++)
+        put_le(b, 0, 8);
     end_table(b, t);
     pad_to(b, 16);
 

@@ -387,7 +387,8 @@ static unsigned crs_windows(const uint8_t *dsdt, uint32_t len, const char *dev, 
             c.p += l;
             continue;
         }
-        uint16_t l = (uint16_t)(cur_byte(&c) | cur_byte(&c) << 8);
+        uint16_t l = cur_byte(&c); /* two statements: the bytes in order */
+        l = (uint16_t)(l | cur_byte(&c) << 8);
         ck_assert_uint_le(l, (size_t)(c.end - c.p));
         const uint8_t *d = c.p;
         c.p += l;
