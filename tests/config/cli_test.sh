@@ -47,6 +47,19 @@ expect_error -object memory-backend-file,size=1M,share,mem-path=/dev/shm/ivshmem
     -device no-such-ivshmem,memdev=hostmem -plugin-path "$tmp/empty"
 grep -q "no-such-ivshmem" "$tmp/err" || fail "unknown device message"
 expect_error -device nonesuch,help
+# The built-in device is listed and has help; addr= belongs to PCI-bus types only.
+expect 0 -device help
+grep -q '^name "isa-debug-exit", bus ISA, desc "' "$tmp/out" || fail "-device help lacks isa-debug-exit"
+expect 0 -device isa-debug-exit,help
+grep -q '^  iobase=<int>' "$tmp/out" || fail "-device isa-debug-exit,help lacks iobase"
+! grep -q 'addr=' "$tmp/out" || fail "-device isa-debug-exit,help lists addr="
+if "$tessera" -plugins 2>/dev/null | grep -q '^ivshmem-plain '; then
+    expect 0 -device ivshmem-plain,help
+    grep -q '^  addr=<string> *- slot\[.function\] on PCI bus 0 (hex), like QEMU$' "$tmp/out" ||
+        fail "-device ivshmem-plain,help lacks addr="
+else
+    echo "skip: ivshmem plugin not built; addr= in its help not checked"
+fi
 expect_error -config "$tmp/missing.conf"
 
 printf 'machine {\n  cpus = 2\n  cpus\n}\n' >"$tmp/bad.conf"
