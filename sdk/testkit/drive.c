@@ -15,6 +15,9 @@
 #include "config/cmdline.h"
 #include "testkit_internal.h"
 
+/* The registry the block layer was last initialised with, while its machine lives. */
+static registry *block_owner;
+
 TK_API int tk_drive_add(tk_machine *m, const char *spec)
 {
     if (m->devices->len) {
@@ -40,6 +43,7 @@ TK_API int tk_drive_add(tk_machine *m, const char *spec)
         machine_desc_validate(cl.desc, m->reg, &err) < 0 || block_init(m->reg, &err) < 0 ||
         block_drives_open(cl.desc, &err) < 0)
         goto out;
+    block_owner = m->reg;
     g_ptr_array_add(m->specs, g_strdup("-drive"));
     g_ptr_array_add(m->specs, g_strdup(spec));
     r = 0;
@@ -66,4 +70,15 @@ TK_API void tk_drives_close(tk_machine *m)
     }
     if (had)
         block_drives_close();
+}
+
+void tk_drives_release(tk_machine *m)
+{
+    tk_drives_close(m);
+    /* The registry dies with m: the block layer must not keep it (a later machine's
+     * registry may get the same address and would then lack the raw format). */
+    if (block_owner && block_owner == m->reg) {
+        block_shutdown();
+        block_owner = NULL;
+    }
 }

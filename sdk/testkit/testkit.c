@@ -87,7 +87,7 @@ TK_API void tk_machine_free(tk_machine *m)
     while (m->devices && m->devices->len)
         tk_device_del(m->devices->pdata[m->devices->len - 1]);
     if (m->specs)
-        tk_drives_close(m); /* drive.c; after the devices that hold drives, before the registry */
+        tk_drives_release(m); /* drive.c; after the devices that hold drives, before the registry */
     if (m->object_list)
         for (guint i = m->object_list->len; i-- > 0;)
             object_destroy(m->object_list->pdata[i]);

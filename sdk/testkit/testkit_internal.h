@@ -60,5 +60,7 @@ struct tk_device {
 };
 
 void tk_set_error(tk_machine *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* drive.c: closes m's drives and lets go of the block layer when m's registry serves it. */
+void tk_drives_release(tk_machine *m);
 
 #endif

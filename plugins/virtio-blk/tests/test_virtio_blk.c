@@ -1105,6 +1105,22 @@ START_TEST(test_cache_modes)
 }
 END_TEST
 
+/* Machines with drives one after the other in one process. */
+START_TEST(test_machines_in_turn)
+{
+    for (unsigned round = 0; round < 4; round++) {
+        vdrv d;
+        std_setup(&d, NULL, 0, 1, 0);
+        uint64_t buf = vdrv_alloc(&d, 512);
+        ck_assert_uint_eq(vdrv_blk(&d, 0, T_OUT, round, buf, 512), S_OK);
+        ck_assert_uint_eq(vdrv_blk(&d, 0, T_IN, round, buf, 512), S_OK);
+        tk_machine_free(m);
+        m = tk_machine_new(0);
+        ck_assert_ptr_nonnull(m);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("virtio-blk");
@@ -1133,6 +1149,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ioeventfd_on);
     tcase_add_test(tc, test_intx_without_msix);
     tcase_add_test(tc, test_system_reset);
+    tcase_add_test(tc, test_machines_in_turn);
     tcase_add_loop_test(tc, test_cache_modes, 0, (int)G_N_ELEMENTS(cache_modes));
     suite_add_tcase(s, tc);
     return s;
