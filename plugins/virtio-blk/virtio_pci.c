@@ -474,7 +474,7 @@ void virtio_pci_unrealize(virtio_pci *vp)
 {
     const ts_host_api *h = vp->host;
     drain(vp);
-    for (unsigned q = 0; vp->kick_fds && q < vp->num_queues; q++) {
+    for (unsigned q = 0; vp->kick_fds && vp->ioeventfds && vp->watches && q < vp->num_queues; q++) {
         h->events->ioeventfd_remove(vp->ioeventfds[q]);
         vp->ioeventfds[q] = NULL;
         h->events->fd_watch_remove(vp->watches[q]);
