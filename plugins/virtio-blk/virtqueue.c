@@ -103,8 +103,12 @@ int vq_pop(virtqueue *vq, vq_elem **out)
     if (head >= vq->size)
         return broken(vq, NULL);
 
-    /* At most size entries in a direct chain and in an indirect table (loops exceed it). */
-    vq_elem *e = calloc(1, sizeof(*e) + sizeof(struct iovec) * vq->size);
+    /*
+     * At most size entries in a direct chain (loops exceed it) and max_size in an indirect
+     * table: seg_max is announced from max_size, so a driver that chose a smaller ring
+     * still sends tables that long.
+     */
+    vq_elem *e = calloc(1, sizeof(*e) + sizeof(struct iovec) * vq->max_size);
     if (!e)
         return broken(vq, NULL);
     e->head = head;
@@ -118,7 +122,7 @@ int vq_pop(virtqueue *vq, vq_elem **out)
         if (d.flags & VRING_DESC_F_INDIRECT) {
             /* Only as the head of a chain, alone, not nested, a whole number of entries. */
             if (!vq->indirect || in_indirect || count || (d.flags & VRING_DESC_F_NEXT) ||
-                d.len == 0 || d.len % sizeof(vring_desc) || d.len / sizeof(vring_desc) > vq->size)
+                d.len == 0 || d.len % sizeof(vring_desc) || d.len / sizeof(vring_desc) > vq->max_size)
                 return broken(vq, e);
             table = vq->gm->map(vq->obj, d.addr, d.len);
             if (!table)

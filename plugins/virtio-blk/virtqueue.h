@@ -42,7 +42,7 @@ typedef struct vq_elem {
     uint16_t head;         /* descriptor index to return in the used ring */
     uint32_t n_out, n_in;  /* device-readable iovecs first, then device-writable ones */
     bool bad_addr;         /* a buffer was not guest RAM (its iovec has base NULL) */
-    struct iovec iov[];    /* n_out + n_in entries (zero-length descriptors are skipped) */
+    struct iovec iov[];    /* n_out + n_in <= max_size entries (zero-length descriptors are skipped) */
 } vq_elem;
 
 typedef struct virtqueue {

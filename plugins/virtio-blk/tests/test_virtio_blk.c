@@ -637,6 +637,29 @@ START_TEST(test_indirect)
 }
 END_TEST
 
+/* A driver that picks a smaller ring still sends indirect tables up to seg_max + 2 long. */
+START_TEST(test_indirect_small_ring)
+{
+    vdrv d;
+    std_setup(&d, NULL, F_INDIRECT, 1, 16);
+    ck_assert_uint_eq(d.q[0].size, 16);
+    enum { N = 100 };
+    vdrv_buf b[N + 2];
+    b[0] = (vdrv_buf){ hdr(&d, T_IN, 0), 16, false };
+    for (unsigned i = 0; i < N; i++)
+        b[1 + i] = (vdrv_buf){ vdrv_alloc(&d, 512), 512, true };
+    uint64_t st = vdrv_alloc(&d, 1);
+    b[N + 1] = (vdrv_buf){ st, 1, true };
+    uint64_t table = vdrv_alloc(&d, 16 * (N + 2));
+    indirect_table(&d, table, b, N + 2);
+    vdrv_avail(&d, 0, indirect_head(&d, 0, table, 16 * (N + 2), 0));
+    vdrv_kick(&d, 0);
+    ck_assert(vdrv_wait_used(&d, 0, 1));
+    ck_assert_uint_eq(*(uint8_t *)vdrv_ptr(&d, st, 1), S_OK);
+    ck_assert_uint_eq(vdrv_status(&d) & NEEDS_RESET, 0);
+}
+END_TEST
+
 /* A queue filled to the last entry, round after round (indices wrap, heads are reused). */
 START_TEST(test_full_queue_rounds)
 {
@@ -1143,6 +1166,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_no_interrupt_flag);
     tcase_add_test(tc, test_indirect);
     tcase_add_test(tc, test_full_queue_rounds);
+    tcase_add_test(tc, test_indirect_small_ring);
     tcase_add_loop_test(tc, test_hostile, 0, (int)G_N_ELEMENTS(hostiles));
     tcase_add_test(tc, test_rings_outside_ram);
     tcase_add_test(tc, test_ioeventfd_off);
