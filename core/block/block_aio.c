@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Asynchronous requests on one GThreadPool shared by every node. Each request runs the
- * synchronous path on a pool thread, so independent requests run in parallel; formats
- * that are not thread-safe are serialised by their node's lock in the synchronous path.
+ * synchronous path on a pool thread, so independent requests run in parallel. Requests
+ * on a node whose format is not thread-safe could only run one at a time anyway: they
+ * queue on the node, and a single pool task runs them in submission order until the
+ * queue is empty (handing each one to its own pool thread, only for it to sleep on the
+ * node's lock, cost several thread wake-ups per request).
  */
 #include <errno.h>
 
@@ -61,10 +64,9 @@ static void task_done(block_node *n)
     g_mutex_unlock(&n->aio_lock);
 }
 
-static void run_task(gpointer data, gpointer user)
+/* Runs one task and frees it; does not touch the node's in-flight count. */
+static void run_task_body(aio_task *t)
 {
-    (void)user;
-    aio_task *t = data;
     GError *err = NULL;
     block_node *n = t->n;
     if (t->req) {
@@ -79,7 +81,33 @@ static void run_task(gpointer data, gpointer user)
     }
     g_clear_error(&err);
     g_free(t);
-    task_done(n);
+}
+
+static void run_task(gpointer data, gpointer user)
+{
+    (void)user;
+    aio_task *t = data;
+    block_node *n = t->n;
+    if (n->thread_safe) {
+        run_task_body(t);
+        task_done(n);
+        return;
+    }
+    /* The node's serial runner: this task, then whatever queued behind it. After the
+     * last decrement the node may be freed by a drain in another thread: n is not
+     * touched once aio_lock is released with the queue empty. */
+    for (;;) {
+        run_task_body(t);
+        g_mutex_lock(&n->aio_lock);
+        t = g_queue_pop_head(&n->aio_serial);
+        if (!t)
+            n->aio_serial_running = false;
+        if (--n->aio_inflight == 0)
+            g_cond_broadcast(&n->aio_cond);
+        g_mutex_unlock(&n->aio_lock);
+        if (!t)
+            return;
+    }
 }
 
 static GThreadPool *get_pool(void)
@@ -115,10 +143,34 @@ void block_aio_shutdown(void)
 static int queue(aio_task *t)
 {
     block_node *n = t->n;
+    GError *e = NULL;
+    if (!n->thread_safe) {
+        g_mutex_lock(&n->aio_lock);
+        n->aio_inflight++;
+        if (n->aio_serial_running) {
+            g_queue_push_tail(&n->aio_serial, t); /* the running task will take it */
+            g_mutex_unlock(&n->aio_lock);
+            return 0;
+        }
+        /* Started under aio_lock, so nothing queues behind t before it is known to run. */
+        n->aio_serial_running = true;
+        bool ok = g_thread_pool_push(get_pool(), t, &e);
+        if (!ok) {
+            n->aio_serial_running = false;
+            if (--n->aio_inflight == 0)
+                g_cond_broadcast(&n->aio_cond);
+        }
+        g_mutex_unlock(&n->aio_lock);
+        if (!ok) {
+            g_error_free(e);
+            g_free(t);
+            return -EAGAIN;
+        }
+        return 0;
+    }
     g_mutex_lock(&n->aio_lock);
     n->aio_inflight++;
     g_mutex_unlock(&n->aio_lock);
-    GError *e = NULL;
     if (!g_thread_pool_push(get_pool(), t, &e)) {
         g_error_free(e);
         g_free(t);

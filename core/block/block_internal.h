@@ -28,6 +28,11 @@ struct block_node {
     GMutex aio_lock;
     GCond aio_cond;
     unsigned aio_inflight;
+    /* Non-thread-safe formats: one pool task at a time runs the node's requests in
+     * submission order; the others wait here (under aio_lock) instead of each taking a
+     * pool thread only to block on the node's lock. */
+    GQueue aio_serial;
+    bool aio_serial_running;
 };
 
 struct ts_block_file {

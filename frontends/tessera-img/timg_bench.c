@@ -4,8 +4,10 @@
  *                   [-i aio] [-n] [-o offset] [--pattern=N] [-q] [-s size] [-S step]
  *                   [-t cache] [-U] [-w] filename
  *
- * Keeps depth requests in flight on the block layer's thread pool, like qemu-img bench
- * keeps depth AIO requests, and prints the same lines.
+ * Keeps up to depth requests in flight on the block layer's thread pool, like qemu-img
+ * bench keeps depth AIO requests, and prints the same lines. Once the queue is full the
+ * submitter sleeps until a quarter of it has completed, then refills it: waking it for
+ * every completion cost more than a small request itself.
  */
 #include "timg_block.h"
 
@@ -21,6 +23,8 @@ struct bench {
     bool write;
     uint64_t count, submitted, completed;
     unsigned depth, in_flight;
+    unsigned refill_at;  /* a waiting submitter is woken at this many in flight */
+    bool waiting;        /* the submitter sleeps on cond */
     size_t bufsize;
     uint64_t step, offset, size;
     unsigned flush_interval;
@@ -48,7 +52,8 @@ static void on_done(void *opaque, int ret, const GError *err)
     }
     b->in_flight--;
     b->completed++;
-    g_cond_broadcast(&b->cond);
+    if (b->waiting && (b->in_flight <= b->refill_at || b->error))
+        g_cond_broadcast(&b->cond);
     g_mutex_unlock(&b->lock);
 }
 
@@ -70,8 +75,11 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 static void wait_idle(struct bench *b)
 {
     g_mutex_lock(&b->lock);
-    while (b->in_flight)
+    while (b->in_flight) {
+        b->waiting = true;
         g_cond_wait(&b->cond, &b->lock);
+        b->waiting = false;
+    }
     g_mutex_unlock(&b->lock);
 }
 
@@ -92,8 +100,12 @@ static int run_with_pattern(struct bench *b, uint8_t pattern)
     unsigned next_slot = 0;
     while (b->completed < b->count) {
         g_mutex_lock(&b->lock);
-        while (b->in_flight >= b->depth || (b->submitted == b->count && b->in_flight))
+        while (!b->error &&
+               (b->in_flight >= b->depth || (b->submitted == b->count && b->in_flight))) {
+            b->waiting = true;
             g_cond_wait(&b->cond, &b->lock);
+            b->waiting = false;
+        }
         bool stop = b->error != 0 || b->submitted == b->count;
         g_mutex_unlock(&b->lock);
         if (stop)
@@ -288,6 +300,7 @@ int timg_cmd_bench(const struct timg_io *io, int argc, char **argv)
             fprintf(io->out, "Sending flush every %u requests\n", b.flush_interval);
         fflush(io->out);
     }
+    b.refill_at = b.depth - MAX(1u, b.depth / 4);
     g_mutex_init(&b.lock);
     g_cond_init(&b.cond);
     block_aio_set_threads(MIN(b.depth, 64u));
