@@ -533,6 +533,81 @@ START_TEST(aio_serialised_otherwise)
 }
 END_TEST
 
+/* Completions of a serial node, in the order they ran; the first one submits more. */
+typedef struct order_log {
+    GMutex lock;
+    block_node *n;
+    int seen[300];
+    int count, failed, resubmitted;
+} order_log;
+
+typedef struct order_req {
+    order_log *log;
+    int id;
+    char buf[512];
+} order_req;
+
+static order_req order_reqs[300];
+
+static void order_cb(void *opaque, int ret, const GError *err)
+{
+    order_req *r = opaque;
+    order_log *l = r->log;
+    g_mutex_lock(&l->lock);
+    if (ret < 0 || err || r->buf[0] != 0x5a)
+        l->failed++;
+    l->seen[l->count++] = r->id;
+    bool more = r->id == 0;
+    g_mutex_unlock(&l->lock);
+    if (more) { /* from inside the node's runner: queues behind what is already waiting */
+        for (int i = 200; i < 300; i++)
+            if (block_aio_submit(l->n, BLOCK_OP_READ, (uint64_t)(i % 8) * 512, order_reqs[i].buf,
+                                 512, 0, order_cb, &order_reqs[i]) == 0)
+                l->resubmitted++;
+    }
+}
+
+START_TEST(aio_serial_runs_in_submission_order)
+{
+    g_autofree char *p = path("gate");
+    write_file(p, "", 0);
+    block_open_options o;
+    block_open_options_init(&o);
+    o.format = "gate-serial";
+    block_node *n = open_ok(p, &o);
+    gate_inside = gate_max = 0;
+    gate_target = 1;
+    static order_log l;
+    memset(&l, 0, sizeof(l));
+    g_mutex_init(&l.lock);
+    l.n = n;
+    for (int i = 0; i < 300; i++)
+        order_reqs[i] = (order_req){ .log = &l, .id = i };
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(block_aio_submit(n, BLOCK_OP_READ, (uint64_t)(i % 8) * 512,
+                                          order_reqs[i].buf, 512, 0, order_cb, &order_reqs[i]), 0);
+    block_aio_drain(n); /* waits for the requests submitted from the callback too */
+    ck_assert_int_eq(l.resubmitted, 100);
+    ck_assert_int_eq(l.count, 300);
+    ck_assert_int_eq(l.failed, 0);
+    ck_assert_int_eq(gate_max, 1);
+    /* one at a time, first submitted first run (200..299 were submitted after 0..199) */
+    for (int i = 0; i < 300; i++)
+        ck_assert_int_eq(l.seen[i], i);
+    /* the runner stopped when its queue emptied: a later request starts a new one */
+    aio_counter c = { 0 };
+    g_mutex_init(&c.lock);
+    ck_assert_int_eq(block_aio_submit(n, BLOCK_OP_READ, 0, order_reqs[0].buf, 512, 0, count_cb, &c),
+                     0);
+    block_aio_drain(n);
+    ck_assert_int_eq(c.done, 1);
+    ck_assert_int_eq(c.failed, 0);
+    g_mutex_clear(&c.lock);
+    close_ok(n);
+    g_mutex_clear(&l.lock);
+}
+END_TEST
+
 /* ---- drives ---- */
 
 static machine_desc *parse(const char *const *args, int argc)
@@ -735,6 +810,7 @@ static Suite *block_suite(void)
     tcase_add_test(tc, aio_many_requests);
     tcase_add_test(tc, aio_parallel_when_thread_safe);
     tcase_add_test(tc, aio_serialised_otherwise);
+    tcase_add_test(tc, aio_serial_runs_in_submission_order);
     tcase_add_test(tc, drives_open_and_virtio_shorthand);
     tcase_add_test(tc, drives_bad_image_names_option);
     tcase_add_test(tc, device_requests_through_sdk);
