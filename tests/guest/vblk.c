@@ -12,7 +12,8 @@
  * discards fail with IOERR.
  *
  * Command line: mode=rw|ro, serial=S (GET_ID must return it), queues=N (MQ must give N
- * queues), bench=1 (no tests: times 4 KiB I/O, see bench/virtio-blk), ops=N, depth=N.
+ * queues), bench=1 (no tests: times 4 KiB I/O, see bench/virtio-blk), ops=N (at most 65536; sequential
+ * runs wrap at the end of the disk), depth=N.
  */
 #include "guest.h"
 #include "virtio.h"
@@ -83,6 +84,7 @@ struct batch {
     unsigned first, count, depth;
     const uint32_t *order;   /* NULL: sequential */
     bool same_buffer;        /* every request uses data[0..BLK) (benchmark) */
+    unsigned wrap;           /* block numbers modulo this when nonzero (benchmark) */
     unsigned failed, max_inflight, want_status_count;
     uint8_t want_status;
 };
@@ -99,6 +101,8 @@ static uint64_t run_batch(uint64_t arg)
         while (next < bt->count && inflight < depth) {
             unsigned qi = next % nq;
             unsigned blk = bt->order ? bt->order[next] : bt->first + next;
+            if (bt->wrap)
+                blk %= bt->wrap;
             uint8_t *buf = data + (bt->same_buffer ? 0 : (uint64_t)next * BLK);
             if (vblk_submit(&dev, qi, bt->type, (uint64_t)blk * (BLK / 512), buf, BLK, 0) < 0)
                 break;
@@ -116,7 +120,7 @@ static uint64_t run_batch(uint64_t arg)
                 continue;
             for (unsigned s = 0; s < dev.slots; s++) {
                 struct vblk_slot *sl = &dev.slot[qi][s];
-                if (sl->busy && sl->status != VBLK_S_PENDING) {
+                if (sl->busy && sl->done) {
                     uint8_t st = vblk_release(&dev, qi, (int)s);
                     bt->failed += st != VIRTIO_BLK_S_OK;
                     bt->want_status_count += st == bt->want_status;
@@ -159,12 +163,15 @@ static uint64_t tsc_per_us(void)
     return (inb(0x61) & 0x20) ? (t1 - t0) / 50000 : 0;
 }
 
-static uint32_t order[4096];
+#define BENCH_MAX_OPS 65536
+static uint32_t order[BENCH_MAX_OPS];
+static unsigned order_n;
 
+/* order[0..order_n) = pseudo-random blocks in [0, arg) (xorshift64). */
 static uint64_t make_order(uint64_t arg)
 {
-    unsigned n = (unsigned)arg & 0xffff, span = (unsigned)(arg >> 16);
-    uint64_t x = 0x9e3779b97f4a7c15ull;
+    unsigned n = order_n;
+    uint64_t span = arg, x = 0x9e3779b97f4a7c15ull;
     for (unsigned i = 0; i < n; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         order[i] = span ? (uint32_t)(x % span) : 0;
@@ -183,16 +190,16 @@ static int bench(const struct boot_info *bi)
         { "seq-write", VIRTIO_BLK_T_OUT, false }, { "rand-write", VIRTIO_BLK_T_OUT, true },
     };
 
-    if (ops > 4096)
-        ops = 4096;
-    if (ops > blocks)
-        ops = (unsigned)blocks;
+    if (ops > BENCH_MAX_OPS)
+        ops = BENCH_MAX_OPS;
+    order_n = ops;
     printf("bench: %lu blocks, %u queue(s), depth %u, %u ops, tsc %lu/us\n", blocks,
            dev.nqueues, depth, ops, tpu);
     for (unsigned i = 0; i < 4; i++) {
         struct batch bt = { .type = w[i].type, .count = ops, .depth = depth,
-                            .order = w[i].random ? order : NULL, .same_buffer = true };
-        cpl3_call(make_order, ops | blocks << 16);
+                            .order = w[i].random ? order : NULL, .same_buffer = true,
+                            .wrap = (unsigned)blocks };
+        cpl3_call(make_order, blocks);
         uint64_t t0 = rdtsc();
         uint64_t done = cpl3_call(run_batch, (uintptr_t)&bt);
         uint64_t t = rdtsc() - t0;

@@ -125,7 +125,8 @@ struct vblk_slot {
     struct vblk_hdr hdr;
     struct vblk_range range;
     volatile uint8_t status;
-    bool busy;
+    bool busy;  /* submitted, not released */
+    bool done;  /* its head came back in the used ring: status is final */
 };
 
 struct vblk {
@@ -158,7 +159,12 @@ static inline bool vblk_has(const struct vblk *b, unsigned feature)
 int vblk_submit(struct vblk *b, unsigned qi, uint32_t type, uint64_t sector, void *buf,
                 uint32_t len, uint32_t flags);
 static inline void vblk_kick(struct vblk *b, unsigned qi) { vq_kick(&b->q[qi]); }
-/* Reaps completions of queue qi; returns how many; each slot's status is then final. */
+/*
+ * Reaps completions of queue qi and marks their slots done; returns how many. A slot is
+ * finished only once it is done (the device may write the status byte before it has
+ * returned the chain), and then vblk_release frees it. A done slot whose status the
+ * device never wrote reads 0xfd.
+ */
 unsigned vblk_reap(struct vblk *b, unsigned qi);
 /* Frees a completed slot and returns its status. */
 uint8_t vblk_release(struct vblk *b, unsigned qi, int slot);

@@ -75,6 +75,7 @@ int vblk_submit(struct vblk *b, unsigned qi, uint32_t type, uint64_t sector, voi
     unsigned k = 0;
 
     sl->busy = true;
+    sl->done = false;
     sl->status = VBLK_S_PENDING;
     sl->hdr = (struct vblk_hdr){ .type = type, .sector = sector };
     d[k++] = (struct vring_desc){ (uintptr_t)&sl->hdr, sizeof(sl->hdr), VRING_DESC_F_NEXT, 0 };
@@ -100,8 +101,12 @@ unsigned vblk_reap(struct vblk *b, unsigned qi)
 
     while ((id = vq_pop(&b->q[qi], NULL)) >= 0) {
         n++;
-        if (id % 3 == 0 && id / 3 < b->slots && b->slot[qi][id / 3].status == VBLK_S_PENDING)
-            b->slot[qi][id / 3].status = 0xfd; /* completed without writing the status */
+        if (id % 3 || id / 3 >= b->slots || !b->slot[qi][id / 3].busy)
+            continue; /* not a head we submitted: ignored (the device is broken) */
+        struct vblk_slot *sl = &b->slot[qi][id / 3];
+        if (sl->status == VBLK_S_PENDING)
+            sl->status = 0xfd; /* returned without a status */
+        sl->done = true;
     }
     b->completed += n;
     return n;
@@ -110,6 +115,7 @@ unsigned vblk_reap(struct vblk *b, unsigned qi)
 uint8_t vblk_release(struct vblk *b, unsigned qi, int slot)
 {
     b->slot[qi][slot].busy = false;
+    b->slot[qi][slot].done = false;
     return b->slot[qi][slot].status;
 }
 
@@ -120,8 +126,7 @@ uint8_t vblk_do(struct vblk *b, unsigned qi, uint32_t type, uint64_t sector, voi
     if (s < 0)
         return 0xfe;
     vblk_kick(b, qi);
-    uint64_t before = b->completed;
-    for (uint64_t spin = 0; b->completed == before && spin < (1ull << 32); spin++) {
+    for (uint64_t spin = 0; !b->slot[qi][s].done && spin < (1ull << 32); spin++) {
         if (!vblk_reap(b, qi))
             __asm__ volatile("pause");
     }
