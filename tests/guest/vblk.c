@@ -11,7 +11,8 @@
  * With mode=ro the drive must be read-only: reads work, writes, write-zeroes and
  * discards fail with IOERR.
  *
- * Command line: mode=rw|ro, serial=S (GET_ID must return it), queues=N (MQ must give N
+ * Command line: mode=rw|ro, move_bar=1 (move the virtio BAR as if it were above 4 GiB,
+ * which tessera does with 64-bit BARs), serial=S (GET_ID must return it), queues=N (MQ must give N
  * queues), bench=1 (no tests: times 4 KiB I/O, see bench/virtio-blk), ops=N (at most 65536; sequential
  * runs wrap at the end of the disk), depth=N.
  */
@@ -224,6 +225,7 @@ int guest_main(const struct boot_info *bi)
     unsigned want_queues = (unsigned)cmdline_get_u64(bi->cmdline, "queues", 1);
     ro = !strcmp(mode, "ro");
 
+    vpci_move_bars_low = cmdline_get_u64(bi->cmdline, "move_bar", 0) != 0;
     int r = vblk_init(&dev, VBLK_MAX_QUEUES);
     if (cmdline_get_u64(bi->cmdline, "bench", 0)) {
         if (r < 0) {

@@ -56,7 +56,15 @@ struct vpci {
 };
 
 /*
- * Finds the four capabilities (common, notify, ISR, device), turns on memory decode and
+ * Test hook: when set, vpci_init moves the BARs the capabilities point at below 4 GiB
+ * even where they already are below it (that move is what happens to BARs above 4 GiB,
+ * which the runtime cannot reach: tessera places 64-bit BARs there).
+ */
+extern bool vpci_move_bars_low;
+
+/*
+ * Finds the four capabilities (common, notify, ISR, device) — moving a BAR that lies above
+ * 4 GiB to a free place below it — turns on memory decode and
  * bus mastering, resets the device and negotiates want & offered (VERSION_1 is always
  * asked for and must be offered). Returns 0, or a negative number with a TAP diagnostic.
  */

@@ -53,6 +53,42 @@ void vpci_reset(struct vpci *d)
         __asm__ volatile("pause");
 }
 
+bool vpci_move_bars_low;
+
+/*
+ * Moves a memory BAR of size bytes below the lowest memory BAR any bus-0 function has
+ * below 4 GiB (and not under 2 GiB, where test guests' RAM is): the runtime identity-maps
+ * only the first 4 GiB, and tessera places 64-bit BARs above it. Returns the new base (now
+ * when it is already there) or 0.
+ */
+static uint64_t move_bar_low(const struct vpci *d, unsigned bar, uint64_t size, uint64_t now)
+{
+    struct pci_dev devs[32];
+    unsigned n = pci_scan_bus0(devs, 32);
+    uint64_t lowest = 0xfec00000;
+
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned k = 0; k < 6; k++) {
+            struct pci_bar b;
+            pci_bar_probe(&devs[i], k, &b);
+            bool self = devs[i].dev == d->pci.dev && devs[i].fn == d->pci.fn && k == bar;
+            if (!self && !b.io && b.size && b.base && b.base < lowest)
+                lowest = b.base;
+            if (b.is64)
+                k++;
+        }
+    }
+    uint64_t addr = (lowest - size) & ~(size - 1);
+    if (size > lowest || addr < 0x80000000ull)
+        return 0;
+    if (addr == now)
+        return now;
+    pci_command(&d->pci, 0, PCI_COMMAND_MEMORY);
+    pci_bar_set(&d->pci, bar, addr);
+    pci_command(&d->pci, PCI_COMMAND_MEMORY, 0);
+    return addr;
+}
+
 /* Address of the structure a virtio vendor capability at cap points at, or 0. */
 static uint64_t cap_address(const struct vpci *d, uint8_t cap)
 {
@@ -63,6 +99,13 @@ static uint64_t cap_address(const struct vpci *d, uint8_t cap)
     if (bar > 5)
         return 0;
     pci_bar_probe(&d->pci, bar, &b);
+    if (!b.io && b.size && (vpci_move_bars_low || b.base + b.size > 0x100000000ull)) {
+        uint64_t to = move_bar_low(d, bar, b.size, b.base);
+        if (to != b.base)
+            tap_diag("virtio: BAR%u (%#lx bytes) moved from %#lx to %#lx", bar, b.size, b.base,
+                     to);
+        pci_bar_probe(&d->pci, bar, &b);
+    }
     if (b.io || !b.size || !b.base || b.base + b.size > 0x100000000ull || off >= b.size) {
         tap_diag("virtio: BAR%u (base %#lx, size %#lx) is not a usable memory BAR below 4 GiB",
                  bar, b.base, b.size);
