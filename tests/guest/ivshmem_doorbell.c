@@ -16,6 +16,9 @@
  *                 guest's vectors once, a third rings vector 0 while it is masked
  *   mode=plain    ivshmem-plain: the host wrote HOST_TEXT at offset 0 of the backend file;
  *                 the guest checks it and writes GUEST_TEXT at offset GUEST_TEXT_OFF
+ *   mode=bench    bench/ivshmem: `rounds` round trips on vector 0 with the peer (another VM
+ *                 or bench/ivshmem/ivshmem_bench.py), between stages BENCH and BENCH_DONE,
+ *                 which the benchmark watches in shared memory
  *   vectors=N     MSI-X vectors the device was given (default 4, at most 16)
  *   rounds=R      ping-pong rounds per vector in pair mode (default 4)
  *   peer=ID       the first host client's peer ID in client mode (default 0)
@@ -46,7 +49,8 @@
  * Stages a side announces in its slot (they only grow). A receiver of a masked doorbell
  * announces MASKED(turn) and then MASKED(turn) + 1 once it saw the interrupt delivered.
  */
-enum { STAGE_PINGPONG = 1, STAGE_MASKED0 = 2, STAGE_MASKED1 = 4, STAGE_FINAL = 6 };
+enum { STAGE_PINGPONG = 1, STAGE_MASKED0 = 2, STAGE_MASKED1 = 4, STAGE_FINAL = 6,
+       STAGE_BENCH = 10, STAGE_BENCH_DONE = 11 };
 
 static volatile unsigned irq_count[MAX_VECTORS], irq_total;
 static uint64_t regs, shm;
@@ -230,6 +234,25 @@ static void client_mode(unsigned peer)
     tap_ok(counts_are(2, 1), "at the end: vector 0 rung twice, the others once");
 }
 
+static void bench_mode(unsigned rounds)
+{
+    unsigned peer = MAX_SLOTS;
+    bool found = irq_wait_cond(find_peer, &peer, WAIT_MS);
+    tap_ok(found, "peer %u is ready in shared memory", peer);
+    bool first = my_id > peer, ok = found;
+    set_stage(STAGE_BENCH);
+    for (unsigned r = 0; r < rounds && ok; r++) {
+        if (first)
+            ring(peer, 0);
+        ok = irq_wait(&irq_count[0], r + 1, WAIT_MS);
+        if (ok && !first)
+            ring(peer, 0);
+    }
+    set_stage(STAGE_BENCH_DONE);
+    tap_ok(ok && irq_count[0] == rounds, "%u round trips with peer %u on vector 0 (%s)", rounds,
+           peer, first ? "started them" : "answered");
+}
+
 static void plain_mode(void)
 {
     tap_ok(!memcmp((const void *)(uintptr_t)shm, HOST_TEXT, sizeof(HOST_TEXT)),
@@ -253,7 +276,7 @@ int guest_main(const struct boot_info *bi)
     unsigned peer = (unsigned)cmdline_get_u64(bi->cmdline, "peer", 0);
     if (n_vectors < 1 || n_vectors > MAX_VECTORS)
         n_vectors = 4;
-    tap_plan(plain ? 5 : client ? 8 : 9);
+    tap_plan(plain ? 5 : client ? 8 : !strcmp(mode, "bench") ? 5 : 9);
 
     if (!pci_find(IVSHMEM_VENDOR, IVSHMEM_DEVICE, &d)) {
         tap_ok(false, "no ivshmem function (1af4:1110) on bus 0");
@@ -301,7 +324,9 @@ int guest_main(const struct boot_info *bi)
     *slot(my_id, 1) = STAGE_PINGPONG;
     __asm__ volatile("mfence" ::: "memory");
     *slot(my_id, 0) = READY_MAGIC;
-    if (client)
+    if (!strcmp(mode, "bench"))
+        bench_mode(rounds);
+    else if (client)
         client_mode(peer);
     else
         pair_mode(rounds);
