@@ -21,6 +21,8 @@
  *                 which the benchmark watches in shared memory
  *   vectors=N     MSI-X vectors the device was given (default 4, at most 16)
  *   rounds=R      ping-pong rounds per vector in pair mode (default 4)
+ *   move_bar2=1   move BAR2 below 4 GiB even when it is already there (proves the move,
+ *                 which a VMM that puts 64-bit BARs above 4 GiB, like tessera, needs)
  *   peer=ID       the first host client's peer ID in client mode (default 0)
  *
  * Shared memory layout (all modes; peers agree on it): a 16-byte slot per peer ID (< 16)
@@ -253,6 +255,40 @@ static void bench_mode(unsigned rounds)
            peer, first ? "started them" : "answered");
 }
 
+/*
+ * This runtime maps only the low 4 GiB, so BAR2 must live there: place it just below the
+ * lowest 32-bit memory BAR on bus 0 (above RAM), naturally aligned. Returns the new base or 0.
+ */
+static uint64_t move_bar2(const struct boot_info *bi, const struct pci_dev *d, uint64_t size)
+{
+    struct pci_dev devs[32];
+    unsigned n = pci_scan_bus0(devs, 32);
+    uint64_t lowest = 0xfec00000, ram_top = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned b = 0; b < 6; b++) {
+            struct pci_bar bar;
+            pci_bar_probe(&devs[i], b, &bar);
+            if (!bar.io && bar.size && bar.base && bar.base < lowest && bar.base >= 0x80000000u)
+                lowest = bar.base;
+            if (bar.is64)
+                b++;
+        }
+    }
+    for (uint32_t i = 0; i < bi->memmap_entries; i++) {
+        uint64_t end = bi->memmap[i].addr + bi->memmap[i].size;
+        if (bi->memmap[i].type == HVM_MEMMAP_RAM && end <= 0x100000000ull && end > ram_top)
+            ram_top = end;
+    }
+    uint64_t to = (lowest - size) & ~(size - 1);
+    if (to < ram_top || to > lowest)
+        return 0;
+    pci_command(d, 0, PCI_COMMAND_MEMORY);
+    pci_bar_set(d, 2, to);
+    pci_command(d, PCI_COMMAND_MEMORY, 0);
+    return to;
+}
+
 static void plain_mode(void)
 {
     tap_ok(!memcmp((const void *)(uintptr_t)shm, HOST_TEXT, sizeof(HOST_TEXT)),
@@ -286,11 +322,18 @@ int guest_main(const struct boot_info *bi)
     pci_bar_probe(&d, 1, &b1);
     pci_bar_probe(&d, 2, &b2);
     bool bars = !b0.io && b0.size == 256 && b0.base && b2.is64 && b2.prefetch &&
-                b2.size >= 4096 && !(b2.size & (b2.size - 1)) && b2.base &&
-                b2.base + b2.size <= 0x100000000ull &&
+                b2.size >= 4096 && !(b2.size & (b2.size - 1)) &&
                 (plain ? b1.size == 0 : !b1.io && b1.size >= 4096 && b1.base);
-    tap_ok(bars, "%02x:%02x.%x: BAR0 %lu bytes at %#lx, BAR1 %#lx at %#lx, BAR2 %#lx at %#lx",
-           d.bus, d.dev, d.fn, b0.size, b0.base, b1.size, b1.base, b2.size, b2.base);
+    uint64_t assigned = b2.base;
+    if (bars && (cmdline_get_u64(bi->cmdline, "move_bar2", 0) || !b2.base ||
+                 b2.base + b2.size > 0x100000000ull)) {
+        move_bar2(bi, &d, b2.size);
+        pci_bar_probe(&d, 2, &b2);
+    }
+    bars = bars && b2.base && b2.base + b2.size <= 0x100000000ull;
+    tap_ok(bars, "%02x:%02x.%x: BAR0 %lu bytes at %#lx, BAR1 %#lx at %#lx, BAR2 %#lx at %#lx "
+           "(assigned at %#lx)", d.bus, d.dev, d.fn, b0.size, b0.base, b1.size, b1.base, b2.size,
+           b2.base, assigned);
     if (!bars)
         return tap_result();
     regs = b0.base;

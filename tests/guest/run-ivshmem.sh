@@ -128,7 +128,7 @@ client)
             echo "FAIL: ivshmem-client 1 did not connect as peer 0"; cat "$dir/client1.out"; exit 1; }
         sleep 0.1
     done
-    vm "$vmm_a" "$dir/a.out" "mode=client vectors=$vectors peer=0" $dev
+    vm "$vmm_a" "$dir/a.out" "mode=client vectors=$vectors peer=0 move_bar2=1" $dev
     vm_pid=$last_pid
     poll32 "$shm" $((256 + 16)) 59444552 $vm_pid || fail=1   # slot 1: MSI-X is set up
     if [ $fail = 0 ]; then
