@@ -138,6 +138,7 @@ client)
         echo "ivshmem-client 2 (rings 1:all): exit $rc"
         [ $rc = 0 ] || { echo "FAIL: second ivshmem-client"; fail=1; }
     fi
+    [ $fail = 0 ] || kill $c1 2>/dev/null   # no point waiting for its timeout
     wait $c1
     rc=$?
     echo "ivshmem-client 1 (waits for $vectors doorbells): exit $rc"; cat "$dir/client1.out"
