@@ -129,7 +129,8 @@ static void work(gpointer data, gpointer user)
     if (c)
         z->spare[z->n_spare++] = c;
     j->done = true;
-    g_cond_broadcast(&z->cond);
+    if (z->count && z->ring[z->head] == j) /* harvest waits only for the head job */
+        g_cond_broadcast(&z->cond);
     g_mutex_unlock(&z->lock);
 }
 
