@@ -185,6 +185,11 @@ void server_accept(struct ivshmem_server *s)
         return;
     }
     mark_id(s, (unsigned)id, true);
+    /*
+     * The newcomer's handshake goes out before the others hear of it: a peer that learns
+     * of it may ring it at once, and by then it knows every peer and its own vectors.
+     */
+    server_flush_peer(s, p);
     server_debug(s, "accepted client %d (fd %d)", id, sock);
 }
 

@@ -89,12 +89,29 @@ static pid_t read_pidfile(void)
     return (pid_t)atol(buf);
 }
 
+/* True when pid has exited but nobody reaped it yet (a daemon's reaper may be slow). */
+static bool is_zombie(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')'); /* the state follows "(comm)" */
+    return end && end[1] == ' ' && end[2] == 'Z';
+}
+
 static void wait_gone(pid_t pid)
 {
     int status;
 
     for (int i = 0; i < TEST_TIMEOUT_MS / 5; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) < 0)
+        if (waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) < 0 || is_zombie(pid))
             return;
         usleep(5000);
     }
