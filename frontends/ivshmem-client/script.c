@@ -112,8 +112,11 @@ int client_run_script(struct ivshmem_client *c, const struct client_options *o)
 
     if (wait_for(&w, introduced, "the server's handshake") < 0)
         return 1;
-    if (o->print_id)
+    if (o->print_id) {
+        /* At once: a script may wait for our ID before starting the peers we wait for. */
         printf("%" PRId64 "\n", c->own_id);
+        fflush(stdout);
+    }
     if (o->wait_peers >= 0 && wait_for(&w, enough_peers, "peers") < 0)
         return 1;
     if (o->print_peers)

@@ -583,9 +583,18 @@ START_TEST(aio_serial_runs_in_submission_order)
     l.n = n;
     for (int i = 0; i < 300; i++)
         order_reqs[i] = (order_req){ .log = &l, .id = i };
+    /*
+     * Holding the log's lock while submitting 0..199 keeps request 0's callback (which
+     * submits 200..299) from running until they are all queued: submission order is then
+     * exactly 0..299 however fast or slow the runner is.
+     */
+    g_mutex_lock(&l.lock);
+    int submitted = 0;
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(block_aio_submit(n, BLOCK_OP_READ, (uint64_t)(i % 8) * 512,
-                                          order_reqs[i].buf, 512, 0, order_cb, &order_reqs[i]), 0);
+        submitted += block_aio_submit(n, BLOCK_OP_READ, (uint64_t)(i % 8) * 512,
+                                      order_reqs[i].buf, 512, 0, order_cb, &order_reqs[i]) == 0;
+    g_mutex_unlock(&l.lock);
+    ck_assert_int_eq(submitted, 200);
     block_aio_drain(n); /* waits for the requests submitted from the callback too */
     ck_assert_int_eq(l.resubmitted, 100);
     ck_assert_int_eq(l.count, 300);

@@ -118,7 +118,7 @@ case $mode in
 client)
     # Client 1 connects first (peer 0), so the VM (peer 1) knows it from its handshake;
     # the guest rings each of its vectors once.
-    stdbuf -oL "$client" -S "$dir/sock" -n "$vectors" --print-id --wait-peers 1 --wait "$vectors" \
+    "$client" -S "$dir/sock" -n "$vectors" --print-id --wait-peers 1 --wait "$vectors" \
         --timeout 60 >"$dir/client1.out" 2>&1 &
     c1=$!
     i=0
