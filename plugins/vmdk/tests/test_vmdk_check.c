@@ -50,17 +50,6 @@ static char *create(const char *name, uint64_t size)
     return create_opts(name, size, VMDK_MONOLITHIC_SPARSE, false);
 }
 
-static struct vmdk_image *open_img(const char *p, bool ro)
-{
-    struct vmdk_open_options o;
-    vmdk_open_options_init(&o);
-    o.read_only = ro;
-    struct vmdk_image *img;
-    struct vmdk_error err = { 0 };
-    ck_assert_msg(vmdk_open(p, &o, &img, &err) == 0, "%s", err.msg);
-    return img;
-}
-
 static void close_img(struct vmdk_image *img)
 {
     struct vmdk_error err = { 0 };
@@ -108,7 +97,7 @@ static void collect(void *ctx, enum vmdk_problem kind, bool fixed, const char *m
 static struct vmdk_check_result run_check(const char *p, enum vmdk_check_mode mode,
                                           struct msgs *m)
 {
-    struct vmdk_image *img = open_img(p, mode == VMDK_CHECK_NONE);
+    struct vmdk_image *img = tu_open(p, mode == VMDK_CHECK_NONE);
     struct vmdk_check_result res;
     struct vmdk_error err = { 0 };
     if (m)
@@ -135,7 +124,7 @@ static void expect_clean(const char *p)
 
 static void write_pattern(const char *p, uint64_t off, size_t len, uint64_t seed)
 {
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     uint8_t *buf = malloc(len);
     tu_fill_pattern(buf, len, seed);
     struct vmdk_error err = { 0 };
@@ -146,7 +135,7 @@ static void write_pattern(const char *p, uint64_t off, size_t len, uint64_t seed
 
 static void expect_pattern(const char *p, uint64_t off, size_t len, uint64_t seed)
 {
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     uint8_t *got = malloc(len), *want = malloc(len);
     if (seed)
         tu_fill_pattern(want, len, seed);
@@ -284,7 +273,7 @@ START_TEST(grain_table_past_eof)
     write_pattern(p, 40 << 20, GRAIN, 1); /* table 1 */
     put32(p, GD * 512ull, 0x7ffffff0);    /* GD[0] past the end */
     /* The image opens; reading table 0's range fails cleanly, table 1's works. */
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     uint8_t buf[512];
     struct vmdk_error err = { 0 };
     ck_assert_int_lt(vmdk_read(img, 0, buf, sizeof(buf), &err), 0);
@@ -356,7 +345,7 @@ END_TEST
 START_TEST(repair_needs_write_access)
 {
     char *p = create("ro.vmdk", 1 << 20);
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     struct vmdk_check_result res;
     struct vmdk_error err = { 0 };
     ck_assert_int_eq(vmdk_check(img, VMDK_CHECK_LEAKS, NULL, NULL, &res, &err), -30);
@@ -416,7 +405,7 @@ START_TEST(write_zeroes_zeroed_grain)
 {
     char *p = create_opts("z.vmdk", 64 << 20, VMDK_MONOLITHIC_SPARSE, true);
     write_pattern(p, 0, 4 * GRAIN, 1);
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     uint32_t cid = vmdk_cid(img);
     struct vmdk_error err = { 0 };
     /* grain 1 whole, half of grain 2, and grain 10 that was never written */
@@ -438,7 +427,7 @@ START_TEST(write_zeroes_zeroed_grain)
     expect_pattern(p, GRAIN, GRAIN + GRAIN / 2, 0);
     uint8_t *want = malloc(4 * GRAIN);
     tu_fill_pattern(want, 4 * GRAIN, 1);
-    img = open_img(p, true);
+    img = tu_open(p, true);
     uint8_t *got = malloc(GRAIN / 2);
     ck_assert_int_eq(vmdk_read(img, 2 * GRAIN + GRAIN / 2, got, GRAIN / 2, &err), 0);
     ck_assert(memcmp(got, want + 2 * GRAIN + GRAIN / 2, GRAIN / 2) == 0);
@@ -455,7 +444,7 @@ START_TEST(write_zeroes_plain)
 {
     char *p = create("z.vmdk", 64 << 20);
     write_pattern(p, 0, 4 * GRAIN, 1);
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     struct vmdk_error err = { 0 };
     ck_assert_int_eq(vmdk_write_zeroes(img, 0, GRAIN, 0, &err), 0);
     ck_assert_int_eq(status_at(img, 0), VMDK_STATUS_DATA); /* zeros written in place */
@@ -481,7 +470,7 @@ START_TEST(write_zeroes_other_extents)
     /* flat: zeros written */
     char *p = create_opts("f.vmdk", 1 << 20, VMDK_MONOLITHIC_FLAT, false);
     write_pattern(p, 0, 8192, 1);
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     struct vmdk_error err = { 0 };
     ck_assert_int_eq(vmdk_write_zeroes(img, 100, 5000, VMDK_ZEROES_MAY_UNMAP, &err), 0);
     close_img(img);
@@ -490,14 +479,14 @@ START_TEST(write_zeroes_other_extents)
     /* stream: zeros over unallocated grains are fine, over data they are not */
     p = create_opts("s.vmdk", 1 << 20, VMDK_STREAM_OPTIMIZED, false);
     write_pattern(p, 0, GRAIN, 2);
-    img = open_img(p, false);
+    img = tu_open(p, false);
     ck_assert_int_eq(vmdk_write_zeroes(img, GRAIN, 3 * GRAIN, 0, &err), 0);
     ck_assert_int_eq(vmdk_write_zeroes(img, 0, 512, 0, &err), -95 /* ENOTSUP */);
     close_img(img);
     free(p);
     /* read-only image */
     p = create("r.vmdk", 1 << 20);
-    img = open_img(p, true);
+    img = tu_open(p, true);
     memset(&err, 0, sizeof(err));
     ck_assert_int_eq(vmdk_write_zeroes(img, 0, 512, 0, &err), -30);
     ck_assert_int_eq(vmdk_discard(img, 0, 512, &err), -30);

@@ -51,37 +51,16 @@ static char *build_cowd(const char *name)
     return p;
 }
 
-static struct vmdk_image *open_img(const char *p, bool ro)
-{
-    struct vmdk_open_options o;
-    vmdk_open_options_init(&o);
-    o.read_only = ro;
-    struct vmdk_image *img;
-    struct vmdk_error err = { 0 };
-    ck_assert_msg(vmdk_open(p, &o, &img, &err) == 0, "%s", err.msg);
-    return img;
-}
-
-static void expect_bytes(struct vmdk_image *img, uint64_t off, size_t len, uint8_t v)
-{
-    uint8_t buf[4096];
-    struct vmdk_error err = { 0 };
-    ck_assert_msg(vmdk_read(img, off, buf, len, &err) == 0, "%s", err.msg);
-    for (size_t i = 0; i < len; i++)
-        ck_assert_msg(buf[i] == v, "byte 0x%llx is 0x%02x, want 0x%02x",
-                      (unsigned long long)(off + i), buf[i], v);
-}
-
 START_TEST(cowd_direct_read)
 {
     char *p = build_cowd("d.vmdk");
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     ck_assert_uint_eq(vmdk_size(img), 8 << 20);
     ck_assert_str_eq(vmdk_create_type(img), "vmfsSparse");
-    expect_bytes(img, 0, 512, 0x44);
-    expect_bytes(img, 512, 1024, 0);
-    expect_bytes(img, 1536, 512, 0x55);
-    expect_bytes(img, 5 << 20, 4096, 0); /* GDE 0 */
+    tu_expect_bytes(img, 0, 512, 0x44);
+    tu_expect_bytes(img, 512, 1024, 0);
+    tu_expect_bytes(img, 1536, 512, 0x55);
+    tu_expect_bytes(img, 5 << 20, 4096, 0); /* GDE 0 */
     struct vmdk_extent_info info;
     vmdk_extent_info(img, 0, &info);
     ck_assert_str_eq(info.type, "VMFSSPARSE");
@@ -110,7 +89,7 @@ START_TEST(cowd_write_through_descriptor)
                        "createType=\"vmfsSparse\"\n\n# Extent description\n"
                        "RW 16384 VMFSSPARSE \"w-delta.vmdk\"\n\n# The Disk Data Base\n#DDB\n";
     ck_assert_int_eq(tu_write_file(p, desc, strlen(desc)), 0);
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     uint8_t buf[8192];
     memset(buf, 0x66, sizeof(buf));
     struct vmdk_error err = { 0 };
@@ -121,13 +100,13 @@ START_TEST(cowd_write_through_descriptor)
     uint8_t hdr[512];
     ck_assert_int_eq(tu_pread_file(ext, hdr, sizeof(hdr), 0), 0);
     ck_assert_uint_ge(vmdk_le32(hdr + 28), tu_file_size(ext) / 512); /* freeSector moved on */
-    img = open_img(p, true);
-    expect_bytes(img, 0, 512, 0x44);
-    expect_bytes(img, 1024, 300, 0x66);
-    expect_bytes(img, 1324, 212, 0);
-    expect_bytes(img, 1536, 512, 0x55);
-    expect_bytes(img, (6 << 20) + 100, 4096, 0x66);
-    expect_bytes(img, (6 << 20), 100, 0);
+    img = tu_open(p, true);
+    tu_expect_bytes(img, 0, 512, 0x44);
+    tu_expect_bytes(img, 1024, 300, 0x66);
+    tu_expect_bytes(img, 1324, 212, 0);
+    tu_expect_bytes(img, 1536, 512, 0x55);
+    tu_expect_bytes(img, (6 << 20) + 100, 4096, 0x66);
+    tu_expect_bytes(img, (6 << 20), 100, 0);
     struct vmdk_check_result res;
     ck_assert_int_eq(vmdk_check(img, VMDK_CHECK_NONE, NULL, NULL, &res, &err), 0);
     ck_assert_uint_eq(res.corruptions, 0);
@@ -176,7 +155,7 @@ START_TEST(cowd_malformed)
     uint8_t v[4];
     vmdk_put_le32(v, 0x100000);
     ck_assert_int_eq(tu_pwrite_file(p, v, 4, 4 * 512), 0);
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     uint8_t buf[512];
     struct vmdk_error err = { 0 };
     ck_assert_int_lt(vmdk_read(img, 0, buf, sizeof(buf), &err), 0);

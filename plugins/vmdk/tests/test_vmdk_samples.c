@@ -32,22 +32,11 @@ static char *build_v3(void)
     return p;
 }
 
-static struct vmdk_image *open_img(const char *p, bool ro)
-{
-    struct vmdk_open_options o;
-    vmdk_open_options_init(&o);
-    o.read_only = ro;
-    struct vmdk_image *img;
-    struct vmdk_error err = { 0 };
-    ck_assert_msg(vmdk_open(p, &o, &img, &err) == 0, "%s", err.msg);
-    return img;
-}
-
 START_TEST(version3_layout_and_info)
 {
     char *p = build_v3();
     uint64_t hash = tu_file_hash(p);
-    struct vmdk_image *img = open_img(p, false);
+    struct vmdk_image *img = tu_open(p, false);
     ck_assert_uint_eq(vmdk_size(img), 16ull << 30);
     ck_assert_str_eq(vmdk_create_type(img), "streamOptimized");
     ck_assert_uint_eq(vmdk_parent_cid(img), 0xffffffffu);
@@ -76,7 +65,7 @@ END_TEST
 START_TEST(version3_reads)
 {
     char *p = build_v3();
-    struct vmdk_image *img = open_img(p, true);
+    struct vmdk_image *img = tu_open(p, true);
     struct vmdk_error err = { 0 };
     /* iotest 059: read -P (i%10+0x30) (i*655360 + i*512) 512, for i in 0..99 */
     for (unsigned i = 0; i < 100; i++) {

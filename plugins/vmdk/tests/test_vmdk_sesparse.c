@@ -71,16 +71,6 @@ static char *build(const char *name, uint64_t gte3)
     return p;
 }
 
-static void expect_bytes(struct vmdk_image *img, uint64_t off, size_t len, uint8_t v)
-{
-    uint8_t buf[8192];
-    struct vmdk_error err = { 0 };
-    ck_assert_msg(vmdk_read(img, off, buf, len, &err) == 0, "%s", err.msg);
-    for (size_t i = 0; i < len; i++)
-        ck_assert_msg(buf[i] == v, "byte 0x%llx is 0x%02x, want 0x%02x",
-                      (unsigned long long)(off + i), buf[i], v);
-}
-
 START_TEST(sesparse_reads)
 {
     char *p = build("se.vmdk", 0x3001000000000000ull); /* grain index 1 */
@@ -88,10 +78,10 @@ START_TEST(sesparse_reads)
     struct vmdk_error err = { 0 };
     ck_assert_msg(vmdk_open(p, NULL, &img, &err) == 0, "%s", err.msg); /* read-write asked */
     ck_assert_uint_eq(vmdk_size(img), 16 << 20);
-    expect_bytes(img, 0, 4096, 0x71);
-    expect_bytes(img, 4096, 8192, 0);
-    expect_bytes(img, 3 * 4096, 4096, 0x72);
-    expect_bytes(img, 100 * 4096, 4096, 0);
+    tu_expect_bytes(img, 0, 4096, 0x71);
+    tu_expect_bytes(img, 4096, 8192, 0);
+    tu_expect_bytes(img, 3 * 4096, 4096, 0x72);
+    tu_expect_bytes(img, 100 * 4096, 4096, 0);
     struct vmdk_map m;
     ck_assert_int_eq(vmdk_block_status(img, 0, 16 << 20, &m, &err), 0);
     ck_assert_int_eq(m.status, VMDK_STATUS_DATA);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include "vmdk_test_util.h"
+#include "vmdk.h"
 #include "vmdk_format.h"
 
+#include <check.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -259,4 +261,27 @@ int tu_build_afl9(const char *path)
     int rc = tu_write_file(path, img, 196608);
     free(img);
     return rc;
+}
+
+struct vmdk_image *tu_open(const char *path, bool ro)
+{
+    struct vmdk_open_options o;
+    vmdk_open_options_init(&o);
+    o.read_only = ro;
+    struct vmdk_image *img;
+    struct vmdk_error err = { 0 };
+    ck_assert_msg(vmdk_open(path, &o, &img, &err) == 0, "%s", err.msg);
+    return img;
+}
+
+void tu_expect_bytes(struct vmdk_image *img, uint64_t off, size_t len, uint8_t v)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    struct vmdk_error err = { 0 };
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_msg(vmdk_read(img, off, buf, len, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(buf[i] == v, "byte 0x%llx is 0x%02x, want 0x%02x",
+                      (unsigned long long)(off + i), buf[i], v);
+    free(buf);
 }

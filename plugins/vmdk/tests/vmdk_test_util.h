@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vmdk_image;
+
 /* A fresh directory under $TMPDIR, removed by tu_rmdir. */
 char *tu_mkdtemp(void);
 void tu_rmdir(char *dir);
@@ -48,5 +50,11 @@ int tu_build_iotest_version3(const char *path);
  * flags 3, capacity 2233785398448881665, grain 128, descriptorOffset 251658241,
  * 506 GTEs per GT, rgd 71, gd 0x2800000000000000, overHead 0, the rest zero. */
 int tu_build_afl9(const char *path);
+
+/* Opens path (read-only when ro) with default options; fails the running Check test if not. */
+struct vmdk_image *tu_open(const char *path, bool ro);
+
+/* Fails the running Check test unless the len bytes at off all read back as v. */
+void tu_expect_bytes(struct vmdk_image *img, uint64_t off, size_t len, uint8_t v);
 
 #endif
