@@ -32,6 +32,7 @@ DEPS=(
     # tests, peers and tools
     "qemu-utils          cmd:qemu-img            VMDK interoperability (qemu-img, qemu-io)"
     "qemu-system-x86     cmd:qemu-system-x86_64  ivshmem interoperability"
+    "qemu-system-common  file:/usr/lib/qemu/virtiofsd emulated KVM host (scripts/nested-kvm.sh)"
     "abigail-tools       cmd:abidiff             SDK ABI check (abidw, abidiff)"
     "acpica-tools        cmd:iasl                ACPI table checks"
     "clang               cmd:clang               fuzz targets (libFuzzer)"
@@ -40,7 +41,7 @@ DEPS=(
     "libdeflate-dev      pc:libdeflate           fast VMDK grain compression (zlib is the fallback)"
     "busybox-static      static:busybox          test guest userland"
     "cpio                cmd:cpio                test guest initramfs"
-    "linux-image-cloud-amd64 file:/boot/vmlinuz-*-cloud-amd64 bzImage loader tests, Linux boot test"
+    "linux-image-cloud-amd64 file:/boot/vmlinuz-*-cloud-amd64 bzImage loader tests, Linux boot test, emulated KVM host"
 )
 
 mode=install
