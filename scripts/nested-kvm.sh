@@ -19,7 +19,7 @@
 # Environment: NESTED_KVM_KERNEL (default: newest /boot/vmlinuz-*-cloud-amd64), QEMU.
 set -u
 
-mem=4096 smp=2 timeout_s=1800
+mem=4096 smp=2 timeout_s=1800 tcg_thread=${NESTED_KVM_TCG_THREAD:-single}
 while [ $# -gt 0 ]; do
     case $1 in
     -m) mem=$2; shift 2 ;;
@@ -81,7 +81,7 @@ done
 # to this terminal or shell instance).
 {
     echo '#!/bin/bash'
-    export -p | grep -v -E '^declare -x (SHLVL|OLDPWD|PWD|_|TERM|SSH_[A-Z_]*|DISPLAY)='
+    export -p | grep -v -E '^declare -x (SHLVL|OLDPWD|PWD|_|TERM|SSH_[A-Z_]*|DISPLAY)(=|$)'
     echo 'export TESSERA_NESTED_KVM=1'
     printf 'cd %q || exit 1\n' "$PWD"
     printf '%q ' "$@"
@@ -108,9 +108,10 @@ mount -t devpts devpts /host/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
 cp /command /host/tmp/nested-kvm-command
-# Through a pipe, so that COMMAND's output is not a terminal (no colour codes).
-{ chroot /host /bin/bash /tmp/nested-kvm-command </dev/null 2>&1; echo \$? >/status; } | cat
-report "\$(cat /status)"
+# Straight to the console (a pipe would stay open as long as anything COMMAND left running
+# holds it); TERM=dumb keeps colour codes out.
+TERM=dumb chroot /host /bin/bash /tmp/nested-kvm-command </dev/null >/dev/console 2>&1
+report \$?
 EOF
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz" ||
@@ -124,7 +125,7 @@ for ((i = 0; i < 50; i++)); do [ -S "$work/vfs.sock" ] && break; sleep 0.1; done
 
 mkfifo "$work/out"
 timeout --kill-after=10s "$timeout_s" \
-"$qemu" -accel tcg -cpu max -smp "$smp" -machine q35,memory-backend=mem \
+"$qemu" -accel "tcg,thread=$tcg_thread" -cpu max -smp "$smp" -machine q35,memory-backend=mem \
     -object memory-backend-memfd,id=mem,size="${mem}M",share=on -m "${mem}M" \
     -display none -serial stdio -monitor none -no-reboot -nodefaults \
     -kernel "$kernel" -initrd "$work/initrd.gz" \
