@@ -19,7 +19,7 @@
 # Environment: NESTED_KVM_KERNEL (default: newest /boot/vmlinuz-*-cloud-amd64), QEMU.
 set -u
 
-mem=4096 smp=2 timeout_s=1800 tcg_thread=${NESTED_KVM_TCG_THREAD:-single}
+mem=4096 smp=1 timeout_s=1800 tcg_thread=${NESTED_KVM_TCG_THREAD:-multi}
 while [ $# -gt 0 ]; do
     case $1 in
     -m) mem=$2; shift 2 ;;
