@@ -11,6 +11,7 @@ needs /dev/kvm and is reported as skipped without it. Not a test: it prints figu
 import argparse
 import mmap
 import os
+import re
 import select
 import shutil
 import signal
@@ -28,9 +29,15 @@ STAGE_BENCH, STAGE_BENCH_DONE = 10, 11
 SHM_SIZE = 1 << 20
 
 
+def is_vcpu_thread(comm):
+    """tessera names its vCPU threads vcpuN; QEMU (-name debug-threads=on) "CPU N/TCG"."""
+    return re.fullmatch(r"vcpu\d+|CPU \d+/\w+", comm) is not None
+
+
 def ctx_switches(pids):
-    """Voluntary + involuntary context switches of every thread of these processes."""
-    total = 0
+    """Voluntary + involuntary context switches of the threads of these processes, as
+    (VMM threads, vCPU threads)."""
+    vmm = vcpu = 0
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -38,13 +45,25 @@ def ctx_switches(pids):
             continue
         for tid in tasks:
             try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    comm = f.read().strip()
+                n = 0
                 with open(f"/proc/{pid}/task/{tid}/status") as f:
                     for line in f:
                         if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                            total += int(line.split()[1])
+                            n += int(line.split()[1])
             except (FileNotFoundError, ProcessLookupError):
-                pass
-    return total
+                continue
+            if is_vcpu_thread(comm):
+                vcpu += n
+            else:
+                vmm += n
+    return vmm, vcpu
+
+
+def per_doorbell(sw0, sw1, doorbells):
+    return {"wakeups_per_doorbell": (sw1[0] - sw0[0]) / doorbells,
+            "vcpu_wakeups_per_doorbell": (sw1[1] - sw0[1]) / doorbells}
 
 
 class Server:
@@ -130,7 +149,7 @@ class Client:
 def vm_cmd(vmm, binary, elf, sock, rounds, ioeventfd):
     cmd = [binary]
     if vmm == "qemu":
-        cmd += ["-accel", "tcg", "-machine", "pc"]
+        cmd += ["-accel", "tcg", "-machine", "pc", "-name", "ivbench,debug-threads=on"]
     return cmd + ["-m", "128", "-nographic", "-no-reboot",
                   "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                   "-chardev", f"socket,path={sock},id=c",
@@ -188,8 +207,7 @@ def host_client_vs_vm(args, vmm, binary, ioeventfd, tmp):
     rtts = [b - a for a, b in zip(stamps, stamps[1:])]
     n = len(rtts)
     return {"rtt_us": statistics.median(rtts) * 1e6, "p99_us": sorted(rtts)[int(n * 0.99)] * 1e6,
-            "rate": n / (stamps[-1] - stamps[0]),
-            "wakeups_per_doorbell": (sw1 - sw0) / (2 * n)}
+            "rate": n / (stamps[-1] - stamps[0]), **per_doorbell(sw0, sw1, 2 * n)}
 
 
 def vm_vs_vm(args, vmm_a, bin_a, vmm_b, bin_b, ioeventfd, tmp):
@@ -201,7 +219,7 @@ def vm_vs_vm(args, vmm_a, bin_a, vmm_b, bin_b, ioeventfd, tmp):
            start_vm(vmm_b, bin_b, args.guest, srv.sock, args.rounds, ioeventfd, files[1])]
     pids = [v.pid for v in vms]
     t0 = t1 = None
-    sw0 = sw1 = 0
+    sw0 = sw1 = (0, 0)
     try:
         deadline = time.monotonic() + 100
         while time.monotonic() < deadline and any(v.poll() is None for v in vms):
@@ -223,7 +241,7 @@ def vm_vs_vm(args, vmm_a, bin_a, vmm_b, bin_b, ioeventfd, tmp):
         return None
     elapsed = t1 - t0
     return {"rtt_us": elapsed / args.rounds * 1e6, "p99_us": None, "rate": args.rounds / elapsed,
-            "wakeups_per_doorbell": (sw1 - sw0) / (2 * args.rounds)}
+            **per_doorbell(sw0, sw1, 2 * args.rounds)}
 
 
 def attempt(fn, *a):
@@ -240,7 +258,8 @@ def show(label, r):
         return
     p99 = f"p99 {r['p99_us']:9.1f} us" if r["p99_us"] is not None else " " * 16
     print(f"  {label:<34} round trip {r['rtt_us']:9.1f} us  {p99}  {r['rate']:9.0f} round trips/s"
-          f"  {r['wakeups_per_doorbell']:6.2f} VMM wake-ups/doorbell")
+          f"  {r['wakeups_per_doorbell']:6.2f} VMM + {r['vcpu_wakeups_per_doorbell']:.2f} vCPU"
+          " wake-ups/doorbell")
 
 
 def ratio(label, on, off):

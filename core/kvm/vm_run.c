@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Running a VM: one thread per vCPU; stopping from any thread. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,11 @@ int vm_run(vm *v)
         }
         atomic_store(&c->thread_started, true);
         started++;
+        /* "vcpuN" in /proc/PID/task/TID/comm: tools (and bench/ivshmem) tell the guest's
+         * threads from the VMM's own by it. */
+        char name[16];
+        snprintf(name, sizeof(name), "vcpu%u", i);
+        pthread_setname_np(c->thread, name);
         /* A stop requested before thread_started was set could not kick this thread. */
         if (atomic_load(&v->stopping))
             pthread_kill(c->thread, vcpu_kick_signal());
