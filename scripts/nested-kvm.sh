@@ -16,7 +16,9 @@
 # Exit status: COMMAND's; 77 when something needed is missing (no kernel, no QEMU, no
 # virtiofsd, no kvm-amd module, or KVM did not come up in the emulated host); 124 when the
 # timeout (default 1800 s) ran out; 1 when the VM died without reporting a status.
-# Environment: NESTED_KVM_KERNEL (default: newest /boot/vmlinuz-*-cloud-amd64), QEMU.
+# Defaults: 4096 MiB and one CPU (with two, QEMU 7.2's emulated SVM froze the emulated host
+# now and then; docs/running.md). Environment: NESTED_KVM_KERNEL (default: the newest
+# /boot/vmlinuz-*-cloud-amd64), NESTED_KVM_TCG_THREAD (multi or single), QEMU.
 set -u
 
 mem=4096 smp=1 timeout_s=1800 tcg_thread=${NESTED_KVM_TCG_THREAD:-multi}
@@ -43,6 +45,8 @@ qemu=${QEMU:-$(command -v qemu-system-x86_64)} || skip "qemu-system-x86_64 not f
 virtiofsd=$(ls /usr/lib/qemu/virtiofsd /usr/libexec/virtiofsd 2>/dev/null | head -n1)
 [ -x "$virtiofsd" ] || skip "virtiofsd not found (it comes with qemu-system-common)"
 busybox=$(command -v busybox) || skip "busybox not found (install busybox-static)"
+# The initramfs holds no libraries: a dynamically linked busybox could not run there.
+ldd "$busybox" >/dev/null 2>&1 && skip "$busybox is dynamically linked (install busybox-static)"
 command -v cpio >/dev/null || skip "cpio not found"
 [ "$(id -u)" = 0 ] || skip "virtiofsd needs root to share the root directory"
 
