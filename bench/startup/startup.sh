@@ -123,11 +123,12 @@ steady() {
     done
     sleep 0.5
     if kill -0 $pid 2>/dev/null; then
-        local hwm ram
+        local hwm now ram
         hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/$pid/status)
+        now=$(awk '/^VmRSS:/ { print $2 }' /proc/$pid/status)
         ram=$(largest_mapping_rss $pid)
-        printf '%-8s running guest: peak RSS %6d KiB, guest RAM resident %6d KiB, VMM own %6d KiB (%.2f MiB)\n' \
-            "$name" "$hwm" "$ram" $((hwm - ram)) "$(awk -v k=$((hwm - ram)) 'BEGIN { print k / 1024 }')"
+        printf '%-8s running guest: peak RSS %6d KiB, guest RAM resident %6d KiB, VMM own %6d KiB (%.2f MiB) at peak, %6d KiB now\n' \
+            "$name" "$hwm" "$ram" $((hwm - ram)) "$(awk -v k=$((hwm - ram)) 'BEGIN { print k / 1024 }')" $((now - ram))
         eval "${name}_own=$((hwm - ram))"
     else
         echo "$name: the running-guest measurement failed:"
