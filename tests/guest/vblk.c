@@ -142,28 +142,6 @@ static bool batch(uint32_t type, unsigned first, unsigned count, struct batch *b
 
 /* ---- benchmark ---- */
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
-/* TSC ticks per microsecond, measured against PIT channel 2 (50 ms); 0 when no PIT. */
-static uint64_t tsc_per_us(void)
-{
-    outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));
-    outb(0x43, 0xb0);            /* channel 2, lobyte/hibyte, mode 0 */
-    outb(0x42, 59659 & 0xff);    /* 59659 / 1193182 Hz = 50 ms */
-    outb(0x42, 59659 >> 8);
-    uint64_t t0 = rdtsc();
-    unsigned long spins = 0;
-    while (!(inb(0x61) & 0x20) && ++spins < 100000000ul)
-        ;
-    uint64_t t1 = rdtsc();
-    return (inb(0x61) & 0x20) ? (t1 - t0) / 50000 : 0;
-}
-
 #define BENCH_MAX_OPS 65536
 static uint32_t order[BENCH_MAX_OPS];
 static unsigned order_n;
@@ -185,7 +163,7 @@ static int bench(const struct boot_info *bi)
     unsigned ops = (unsigned)cmdline_get_u64(bi->cmdline, "ops", 4096);
     unsigned depth = (unsigned)cmdline_get_u64(bi->cmdline, "depth", 1);
     uint64_t blocks = dev.capacity / (BLK / 512);
-    uint64_t tpu = tsc_per_us();
+    uint64_t tpu = tsc_hz() / 1000000;
     static const struct { const char *name; uint32_t type; bool random; } w[] = {
         { "seq-read", VIRTIO_BLK_T_IN, false }, { "rand-read", VIRTIO_BLK_T_IN, true },
         { "seq-write", VIRTIO_BLK_T_OUT, false }, { "rand-write", VIRTIO_BLK_T_OUT, true },

@@ -115,6 +115,20 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+/* ---- time stamp counter ---- */
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return (uint64_t)hi << 32 | lo;
+}
+/*
+ * TSC ticks per second, measured against PIT channel 2 (20 ms, mode 0, speaker off);
+ * 0 when the PIT never counts down. Port I/O only, so it runs at CPL3 too (cpl3_call).
+ */
+uint64_t tsc_hz(void);
+
 /* ---- freestanding libc bits the compiler may call ---- */
 
 void *memset(void *dst, int c, size_t n);

@@ -146,3 +146,23 @@ unsigned current_cpl(void)
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     return cs & 3;
 }
+
+#define PIT_HZ 1193182u
+#define PIT_COUNT 23864u /* 20 ms of PIT ticks */
+
+uint64_t tsc_hz(void)
+{
+    uint8_t ctl = inb(0x61);
+    outb(0x61, (uint8_t)((ctl & 0xfc) | 0x01)); /* gate 2 on, speaker data off */
+    outb(0x43, 0xb0);                           /* channel 2, lo/hi byte, mode 0 */
+    outb(0x42, PIT_COUNT & 0xff);
+    outb(0x42, PIT_COUNT >> 8);
+    uint64_t start = rdtsc();
+    /* The output (port 0x61 bit 5) rises at terminal count. */
+    for (uint32_t polls = 0; !(inb(0x61) & 0x20); polls++)
+        if (polls == 50000000u)
+            return 0;
+    uint64_t ticks = rdtsc() - start;
+    outb(0x61, ctl);
+    return ticks * PIT_HZ / PIT_COUNT;
+}
