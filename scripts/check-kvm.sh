@@ -29,13 +29,14 @@ echo "check-kvm: no usable /dev/kvm here: running the needs-kvm tests inside an 
      "KVM host (scripts/nested-kvm.sh)"
 # Exit status 124 means the emulated host itself stopped answering: QEMU 7.2's emulated SVM
 # has frozen it now and then (docs/running.md), which says nothing about the tests, whose
-# own CTest timeouts end a hung test inside it. That case is run once more.
+# own CTest timeouts end a hung test inside it. That case is run once more. A whole
+# set takes 3-6 min there, so 15 min without an end means the emulated host froze.
 rc=0
-"$here/nested-kvm.sh" -timeout 1500 -- ctest --test-dir "$build" "$@" -L needs-kvm || rc=$?
+"$here/nested-kvm.sh" -timeout 900 -- ctest --test-dir "$build" "$@" -L needs-kvm || rc=$?
 if [ $rc -eq 124 ]; then
     echo "check-kvm: the emulated KVM host stopped answering (not a test result); once more"
     rc=0
-    "$here/nested-kvm.sh" -timeout 1500 -- ctest --test-dir "$build" "$@" -L needs-kvm || rc=$?
+    "$here/nested-kvm.sh" -timeout 900 -- ctest --test-dir "$build" "$@" -L needs-kvm || rc=$?
 fi
 if [ $rc -eq 77 ]; then
     echo "check-kvm: the needs-kvm tests were skipped: neither /dev/kvm nor an emulated KVM" \
