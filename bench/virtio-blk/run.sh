@@ -41,6 +41,21 @@ echo "virtio-blk bench: $count x 4 KiB, depth $depth, ${size} MiB images, $(date
 echo "build: $build"
 secs() { sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p'; }
 iops() { awk -v c="$count" -v s="$1" 'BEGIN { if (s > 0) printf "%d", c / s; else print "?" }'; }
+# The guest's "bench:" lines as rows; with a host file (workload IOPS per line), each row
+# also gives the guest's IOPS as a share of the host's: the figure issue #6 sets at 80%.
+guest_rows() {
+    awk -v who="$1" -v hostf="$2" '
+        BEGIN { if (hostf != "") while ((getline l < hostf) > 0) { split(l, f, " "); host[f[1]] = f[2] } }
+        /^bench: [a-z-]+ ops=/ {
+            delete v
+            for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+            row = sprintf("  %-18s %-10s %8d IOPS (%d us, %d failed, %.2f doorbells/request)", who, $2,
+                          v["iops"], v["us"], v["failed"], v["ops"] ? v["kicks"] / v["ops"] : 0)
+            if (($2 in host) && host[$2] > 0)
+                row = row sprintf("  %3.0f%% of tessera-img bench", 100 * v["iops"] / host[$2])
+            print row
+        }'
+}
 for fmt in raw vmdk; do
     img=$work/disk.$fmt
     echo "== $fmt"
@@ -51,6 +66,7 @@ for fmt in raw vmdk; do
         case $w in *-write) opts="$opts -w" ;; esac
         s=$("$timg" bench $opts "$img" 2>&1 | secs)
         printf '  tessera-img bench  %-10s %8s IOPS (%s s)\n' $w "$(iops "$s")" "${s:-failed}"
+        echo "$w $(iops "$s")" >>"$work/host.$fmt"
     done
     # Guest side under tessera (KVM): the target is >= 80% of the host figures above.
     if [ -c /dev/kvm ] && [ -x "$tessera" ]; then
@@ -59,7 +75,7 @@ for fmt in raw vmdk; do
             -drive file="$img",format=$fmt,if=none,id=d0 \
             -device virtio-blk-pci,drive=d0,num-queues=1 \
             -kernel "$elf" -append "bench=1 ops=$count depth=$depth" </dev/null 2>&1 |
-            sed -n 's/^bench: \([a-z-]*\) ops=[0-9]* failed=\([0-9]*\) us=\([0-9]*\) iops=\([0-9]*\).*/  tessera guest      \1 \4 IOPS (\3 us, \2 failed)/p'
+            guest_rows "tessera guest" "$work/host.$fmt"
     else
         echo "  tessera guest      skipped: no /dev/kvm"
     fi
@@ -70,6 +86,6 @@ for fmt in raw vmdk; do
             -drive file="$img",format=$fmt,if=none,id=d0 \
             -device virtio-blk-pci,drive=d0,disable-legacy=on,num-queues=1 \
             -kernel "$elf" -append "bench=1 ops=$count depth=$depth" </dev/null 2>&1 |
-            sed -n 's/^bench: \([a-z-]*\) ops=[0-9]* failed=\([0-9]*\) us=\([0-9]*\) iops=\([0-9]*\).*/  qemu-tcg guest     \1 \4 IOPS (\3 us, \2 failed)/p'
+            guest_rows "qemu-tcg guest" 
     fi
 done

@@ -3,8 +3,10 @@
  * virtio-blk requests (virtio 1.1, 5.2.6): parse each chain the virtqueue hands over,
  * check it against the drive and what was negotiated, and run it on the block layer's
  * thread pool. Data moves zero-copy: the iovecs point straight into guest RAM. The
- * completion (a pool thread) writes the status byte, returns the chain in the used ring
- * and raises the queue's vector unless the driver suppressed it.
+ * completion (a pool thread) writes the status byte, returns the chain in the used ring,
+ * raises the queue's vector unless the driver suppressed it, and polls the queue for
+ * requests queued meanwhile: while reads or writes are in flight the driver is told not
+ * to notify, so a guest keeping many requests in flight makes few exits.
  *
  * Errors the guest can cause are its own: a request that names sectors beyond the disk,
  * misaligned sectors, a short header, a buffer outside guest RAM or a write to a
@@ -27,6 +29,7 @@ typedef struct vblk_req {
     volatile uint8_t *status;
     uint32_t used_len;
     uint32_t type;
+    bool polls;          /* counted in the queue's busy: notifications stay off meanwhile */
     struct iovec data[]; /* the data part of the chain, elem->n_out + elem->n_in entries */
 } vblk_req;
 
@@ -94,6 +97,11 @@ static void finish(vblk_req *r, uint8_t status)
         r->used_len = 1;
     if (vq_push(vq, r->elem->head, r->used_len))
         virtio_pci_notify_queue(&b->vp, r->q);
+    if (r->polls)
+        __atomic_fetch_sub(&vq->busy, 1, __ATOMIC_ACQ_REL);
+    /* Take what the driver queued meanwhile (it may have been told not to notify). Still
+     * a request in flight here, so a reset waits for this poll. */
+    virtio_pci_queue_poll(&b->vp, r->q);
     free(r->elem);
     free(r);
     virtio_pci_request_end(&b->vp);
@@ -234,6 +242,10 @@ static void handle(virtio_blk *b, unsigned q, vq_elem *e)
         r->br.iov = r->data;
         r->br.op = write ? TS_BLOCK_OP_WRITE : TS_BLOCK_OP_READ;
         r->br.offset = h.sector * VIRTIO_BLK_SECTOR;
+        /* Reads and writes complete soon enough to poll the queue on; a flush, discard
+         * or write-zeroes may take long and must not hold back requests queued behind it. */
+        r->polls = true;
+        __atomic_fetch_add(&b->vp.vqs[q].busy, 1, __ATOMIC_ACQ_REL);
         submit(r);
         return;
     }
@@ -276,6 +288,12 @@ void vblk_queue_kick(void *opaque, unsigned q)
             char why[64];
             snprintf(why, sizeof(why), "queue %u: malformed descriptor chain", q);
             virtio_pci_needs_reset(&b->vp, why);
+            return;
+        }
+        /* A read or write in flight polls the queue again when it completes: until then
+         * the driver need not notify, which saves a guest exit per request. */
+        if (vq_busy(vq)) {
+            vq_disable_notify(vq);
             return;
         }
         if (!vq_enable_notify(vq))

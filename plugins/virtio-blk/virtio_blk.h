@@ -56,7 +56,7 @@ typedef struct virtio_blk {
 /* The device configuration structure and the features offered (realize). */
 uint64_t vblk_features(const virtio_blk *b);
 void vblk_build_config(virtio_blk *b);
-/* Takes every available request of queue q and starts it (main thread, transport lock held). */
+/* Takes every available request of queue q and starts it (from virtio_pci_queue_poll). */
 void vblk_queue_kick(void *opaque, unsigned q);
 
 #endif

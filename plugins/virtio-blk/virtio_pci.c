@@ -106,10 +106,10 @@ void virtio_pci_notify_queue(virtio_pci *vp, unsigned q)
 
 void virtio_pci_needs_reset(virtio_pci *vp, const char *why)
 {
-    if (!(vp->status & VIRTIO_STATUS_NEEDS_RESET))
+    uint8_t old = __atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
+    if (!(old & VIRTIO_STATUS_NEEDS_RESET))
         vp->host->log(vp->obj, TS_LOG_WARN, "guest error: %s; device needs reset", why);
-    vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-    if (vp->status & VIRTIO_STATUS_DRIVER_OK)
+    if (old & VIRTIO_STATUS_DRIVER_OK)
         raise_irq(vp, vp->config_vector, 2);
 }
 
@@ -130,8 +130,10 @@ void virtio_pci_request_end(virtio_pci *vp)
     pthread_mutex_unlock(&vp->inflight_lock);
 }
 
+/* Waits for every request; polls started meanwhile take no new ones (see virtio_pci_queue_poll). */
 static void drain(virtio_pci *vp)
 {
+    __atomic_store_n(&vp->stopping, true, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&vp->inflight_lock);
     while (vp->inflight)
         pthread_cond_wait(&vp->idle, &vp->inflight_lock);
@@ -144,6 +146,7 @@ static void reset_locked(virtio_pci *vp)
     drain(vp);
     for (unsigned q = 0; q < vp->num_queues; q++)
         vq_reset(&vp->vqs[q]);
+    __atomic_store_n(&vp->stopping, false, __ATOMIC_SEQ_CST);
     vp->status = 0;
     vp->guest_features = 0;
     vp->dfselect = vp->gfselect = 0;
@@ -224,7 +227,11 @@ static void status_write(virtio_pci *vp, uint8_t v)
         if (!ok)
             v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
     }
-    vp->status = (uint8_t)(v | (old & VIRTIO_STATUS_NEEDS_RESET));
+    /* NEEDS_RESET may be set meanwhile by a thread completing a request: keep it. */
+    uint8_t cur = old;
+    while (!__atomic_compare_exchange_n(&vp->status, &cur, (uint8_t)(v | (cur & VIRTIO_STATUS_NEEDS_RESET)),
+                                        false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
     if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
         kick_all(vp); /* buffers made available before DRIVER_OK */
 }
@@ -353,6 +360,31 @@ static const ts_io_ops bar_ops = {
     .write = bar_write,
 };
 
+/* ---- queue polls ---- */
+
+static bool queue_live(virtio_pci *vp, virtqueue *vq)
+{
+    return (__atomic_load_n(&vp->status, __ATOMIC_ACQUIRE) & VIRTIO_STATUS_DRIVER_OK) &&
+           __atomic_load_n(&vq->enabled, __ATOMIC_ACQUIRE) && !__atomic_load_n(&vq->broken, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&vp->stopping, __ATOMIC_ACQUIRE);
+}
+
+void virtio_pci_queue_poll(virtio_pci *vp, unsigned q)
+{
+    virtqueue *vq = &vp->vqs[q];
+    if (__atomic_fetch_add(&vq->poll_requests, 1, __ATOMIC_ACQ_REL))
+        return; /* the thread polling q now runs once more for this request */
+    uint32_t taken = 1;
+    for (;;) {
+        if (queue_live(vp, vq))
+            vp->ops->queue_kick(vp->opaque, q);
+        uint32_t left = __atomic_sub_fetch(&vq->poll_requests, taken, __ATOMIC_ACQ_REL);
+        if (!left)
+            return;
+        taken = left; /* asked for while we ran: one more pass covers them all */
+    }
+}
+
 /* ---- main loop ---- */
 
 static void kick_ready(void *opaque, int fd, uint32_t events)
@@ -365,9 +397,9 @@ static void kick_ready(void *opaque, int fd, uint32_t events)
     for (unsigned q = 0; q < vp->num_queues; q++) {
         if (vp->kick_fds[q] != fd)
             continue;
+        /* Under the lock: a reset (which holds it) never runs while this poll takes requests. */
         pthread_mutex_lock(&vp->lock);
-        if ((vp->status & VIRTIO_STATUS_DRIVER_OK) && vp->vqs[q].enabled && !vp->vqs[q].broken)
-            vp->ops->queue_kick(vp->opaque, q);
+        virtio_pci_queue_poll(vp, q);
         pthread_mutex_unlock(&vp->lock);
     }
 }

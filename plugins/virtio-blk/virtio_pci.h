@@ -9,7 +9,10 @@
  * Notifications: each queue's notify address is an ioeventfd (len 2) on a per-queue
  * eventfd the main loop watches; other widths, and ioeventfd=off, reach the BAR handler
  * on the vCPU, which only signals that eventfd. So queues are processed on the main
- * thread (ops->queue_kick, with the transport's lock held), never on a vCPU.
+ * thread (ops->queue_kick, with the transport's lock held), or by a thread completing a
+ * request of the queue (virtio_pci_queue_poll), never on a vCPU. While requests are in
+ * flight a device may tell the driver not to notify (vq_disable_notify) and take new
+ * buffers as its requests complete instead: a busy queue then costs the guest no exits.
  * Interrupts: one eventfd per MSI-X vector, bound to it (irqfd), signalled from any thread;
  * without MSI-X, the ISR register and INTx pin A.
  */
@@ -55,7 +58,12 @@
 typedef struct virtio_pci virtio_pci;
 
 typedef struct virtio_dev_ops {
-    /* Queue q has new buffers (main thread, transport lock held, DRIVER_OK set). */
+    /*
+     * Queue q may have new buffers: take them (DRIVER_OK set, queue enabled). Called by
+     * virtio_pci_queue_poll, on one thread at a time per queue: the main thread on a
+     * notification (transport lock held), or a thread completing one of the queue's
+     * requests (lock not held).
+     */
     void (*queue_kick)(void *opaque, unsigned q);
 } virtio_dev_ops;
 
@@ -92,6 +100,7 @@ struct virtio_pci {
     pthread_mutex_t inflight_lock;
     pthread_cond_t idle;
     unsigned inflight;
+    bool stopping; /* atomic: a reset or unrealize waits for requests; polls take no more */
 };
 
 /* Fills vp (no resources yet). */
@@ -112,8 +121,16 @@ void virtio_pci_reset(virtio_pci *vp);
 bool virtio_pci_has(const virtio_pci *vp, unsigned bit);
 /* Interrupts the driver for queue q (used buffers). Any thread. */
 void virtio_pci_notify_queue(virtio_pci *vp, unsigned q);
-/* Marks the device DEVICE_NEEDS_RESET and sends a configuration interrupt (lock held). */
+/* Marks the device DEVICE_NEEDS_RESET and sends a configuration interrupt. Any thread. */
 void virtio_pci_needs_reset(virtio_pci *vp, const char *why);
+/*
+ * Runs ops->queue_kick for queue q now, or, when another thread is running it for q,
+ * makes that thread run it once more when it is done: so polls of one queue never run at
+ * the same time and none is lost. The main thread calls it on a notification; a device
+ * calls it when one of q's requests completes, before virtio_pci_request_end, to take
+ * what the driver queued meanwhile without waiting for a notification.
+ */
+void virtio_pci_queue_poll(virtio_pci *vp, unsigned q);
 /* Counts a request handed to another thread; reset and unrealize wait for them. */
 void virtio_pci_request_begin(virtio_pci *vp);
 void virtio_pci_request_end(virtio_pci *vp);

@@ -17,6 +17,7 @@ static inline volatile uint32_t *used_elem_p(virtqueue *vq, uint16_t i)
     return (volatile uint32_t *)(vq->used + 4 + 8u * (i & (vq->size - 1)));
 }
 static inline volatile uint16_t *avail_event_p(virtqueue *vq) { return (volatile uint16_t *)(vq->used + 4 + 8u * vq->size); }
+static inline volatile uint16_t *used_flags_p(virtqueue *vq) { return (volatile uint16_t *)vq->used; }
 
 void vq_init(virtqueue *vq, ts_object *obj, const ts_guest_memory_api *gm, uint16_t max_size)
 {
@@ -24,6 +25,7 @@ void vq_init(virtqueue *vq, ts_object *obj, const ts_guest_memory_api *gm, uint1
     vq->obj = obj;
     vq->gm = gm;
     vq->max_size = max_size;
+    vq->scratch = malloc(sizeof(vq_elem) + sizeof(struct iovec) * max_size);
     pthread_mutex_init(&vq->lock, NULL);
     vq_reset(vq);
 }
@@ -31,6 +33,8 @@ void vq_init(virtqueue *vq, ts_object *obj, const ts_guest_memory_api *gm, uint1
 void vq_destroy(virtqueue *vq)
 {
     pthread_mutex_destroy(&vq->lock);
+    free(vq->scratch);
+    vq->scratch = NULL;
 }
 
 void vq_reset(virtqueue *vq)
@@ -45,7 +49,7 @@ void vq_reset(virtqueue *vq)
     vq->used = NULL;
     vq->event_idx = vq->indirect = vq->broken = false;
     vq->last_avail = vq->used_idx = 0;
-    vq->inuse = 0;
+    vq->inuse = vq->busy = 0;
     pthread_mutex_unlock(&vq->lock);
 }
 
@@ -70,15 +74,15 @@ bool vq_start(virtqueue *vq, bool event_idx, bool indirect)
     vq->indirect = indirect;
     vq->last_avail = 0;
     vq->used_idx = 0;
-    vq->inuse = 0;
+    vq->inuse = vq->busy = 0;
     vq->broken = false;
+    *used_flags_p(vq) = 0; /* the device's field: notifications wanted */
     pthread_mutex_unlock(&vq->lock);
     return true;
 }
 
-static int broken(virtqueue *vq, vq_elem *e)
+static int broken(virtqueue *vq)
 {
-    free(e);
     vq->broken = true;
     return VQ_BROKEN;
 }
@@ -93,25 +97,27 @@ int vq_pop(virtqueue *vq, vq_elem **out)
         return VQ_EMPTY;
     /* The driver cannot have more entries outstanding than the ring holds. */
     if ((uint16_t)(avail - vq->last_avail) > vq->size)
-        return broken(vq, NULL);
+        return broken(vq);
     /* A driver re-offering heads that are still in flight would make us hold unbounded
      * work; a ring never has more chains outstanding than entries. */
     if (__atomic_load_n(&vq->inuse, __ATOMIC_ACQUIRE) >= vq->size)
-        return broken(vq, NULL);
+        return broken(vq);
     uint16_t head = *avail_ring_p(vq, vq->last_avail);
     vq->last_avail++;
     if (head >= vq->size)
-        return broken(vq, NULL);
+        return broken(vq);
 
     /*
      * At most size entries in a direct chain (loops exceed it) and max_size in an indirect
      * table: seg_max is announced from max_size, so a driver that chose a smaller ring
      * still sends tables that long.
      */
-    vq_elem *e = calloc(1, sizeof(*e) + sizeof(struct iovec) * vq->max_size);
+    vq_elem *e = vq->scratch; /* the chain is walked here; the caller gets a copy of its size */
     if (!e)
-        return broken(vq, NULL);
+        return broken(vq);
     e->head = head;
+    e->n_out = e->n_in = 0;
+    e->bad_addr = false;
     const volatile vring_desc *table = vq->desc;
     uint32_t table_n = vq->size, count = 0, n = 0;
     uint16_t i = head;
@@ -123,21 +129,21 @@ int vq_pop(virtqueue *vq, vq_elem **out)
             /* Only as the head of a chain, alone, not nested, a whole number of entries. */
             if (!vq->indirect || in_indirect || count || (d.flags & VRING_DESC_F_NEXT) ||
                 d.len == 0 || d.len % sizeof(vring_desc) || d.len / sizeof(vring_desc) > vq->max_size)
-                return broken(vq, e);
+                return broken(vq);
             table = vq->gm->map(vq->obj, d.addr, d.len);
             if (!table)
-                return broken(vq, e);
+                return broken(vq);
             table_n = d.len / sizeof(vring_desc);
             in_indirect = true;
             i = 0;
             continue;
         }
         if (++count > table_n)
-            return broken(vq, e);
+            return broken(vq);
         if (d.flags & VRING_DESC_F_WRITE)
             seen_write = true;
         else if (seen_write)
-            return broken(vq, e); /* readable buffers come first (2.7.4.2) */
+            return broken(vq); /* readable buffers come first (2.7.4.2) */
         if (d.len) {
             void *p = vq->gm->map(vq->obj, d.addr, d.len);
             if (!p)
@@ -153,11 +159,16 @@ int vq_pop(virtqueue *vq, vq_elem **out)
         if (!(d.flags & VRING_DESC_F_NEXT))
             break;
         if (d.next >= table_n)
-            return broken(vq, e);
+            return broken(vq);
         i = d.next;
     }
+    size_t bytes = sizeof(*e) + sizeof(struct iovec) * n;
+    vq_elem *copy = malloc(bytes);
+    if (!copy)
+        return broken(vq);
+    memcpy(copy, e, bytes);
     __atomic_fetch_add(&vq->inuse, 1, __ATOMIC_RELEASE);
-    *out = e;
+    *out = copy;
     return VQ_ELEM;
 }
 
@@ -167,9 +178,19 @@ bool vq_enable_notify(virtqueue *vq)
         return false;
     if (vq->event_idx)
         __atomic_store_n(avail_event_p(vq), vq->last_avail, __ATOMIC_RELAXED);
+    else if (*used_flags_p(vq))
+        __atomic_store_n(used_flags_p(vq), 0, __ATOMIC_RELAXED);
     /* The store above must be visible before we look at the index again (2.7.10). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
+void vq_disable_notify(virtqueue *vq)
+{
+    /* With event index avail_event stays where it was: the driver has passed it already, so
+     * it does not notify again until the index wraps (one harmless extra notification). */
+    if (vq->used && !vq->event_idx && !*used_flags_p(vq))
+        __atomic_store_n(used_flags_p(vq), VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 }
 
 bool vq_push(virtqueue *vq, uint16_t head, uint32_t len)

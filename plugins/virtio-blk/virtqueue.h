@@ -10,8 +10,9 @@
  * whose buffer is not guest RAM is not a ring error: the element is returned with
  * bad_addr set (and that iovec's base NULL) so the device can fail just that request.
  *
- * Threads: vq_pop on one thread at a time (the device's queue thread); vq_push from any
- * thread (it takes the queue's lock).
+ * Threads: vq_pop, vq_enable_notify and vq_disable_notify on one thread at a time (the
+ * one polling the queue, see virtio_pci_queue_poll); vq_push from any thread (it takes the
+ * queue's lock).
  */
 #ifndef VIRTIO_VIRTQUEUE_H
 #define VIRTIO_VIRTQUEUE_H
@@ -27,6 +28,7 @@
 #define VRING_DESC_F_WRITE 2u
 #define VRING_DESC_F_INDIRECT 4u
 #define VRING_AVAIL_F_NO_INTERRUPT 1u
+#define VRING_USED_F_NO_NOTIFY 1u
 
 /* Largest queue the transport offers (the split ring's limit in practice, as QEMU's). */
 #define VQ_MAX_SIZE 1024u
@@ -63,7 +65,10 @@ typedef struct virtqueue {
     uint16_t last_avail;      /* next avail entry to take */
     uint16_t used_idx;        /* shadow of used->idx (under lock) */
     uint32_t inuse;           /* popped, not yet pushed (atomic): at most size */
+    uint32_t busy;            /* atomic: requests in flight whose completion polls the queue */
+    uint32_t poll_requests;   /* atomic: polls asked for and not yet run (virtio_pci_queue_poll) */
     pthread_mutex_t lock;     /* used ring pushes */
+    struct vq_elem *scratch;  /* vq_pop's room for a chain of max_size entries (NULL: out of memory) */
 
     ts_object *obj;
     const ts_guest_memory_api *gm;
@@ -83,9 +88,16 @@ void vq_reset(virtqueue *vq);
 bool vq_start(virtqueue *vq, bool event_idx, bool indirect);
 /* Takes the next available chain. */
 int vq_pop(virtqueue *vq, vq_elem **out);
-/* With event index: tells the driver to notify once it makes entries past last_avail
- * available. Returns true when more entries arrived meanwhile (pop again). */
+/* Asks the driver to notify again for entries past last_avail (avail_event with event
+ * index, else clears VRING_USED_F_NO_NOTIFY). Returns true when more entries arrived
+ * meanwhile (pop again). */
 bool vq_enable_notify(virtqueue *vq);
+/* Tells the driver it need not notify (the device polls the ring on its own): sets
+ * VRING_USED_F_NO_NOTIFY, or with event index leaves avail_event behind. A hint only: a
+ * driver may notify anyway. */
+void vq_disable_notify(virtqueue *vq);
+/* True while a request whose completion polls the queue is in flight. */
+static inline bool vq_busy(virtqueue *vq) { return __atomic_load_n(&vq->busy, __ATOMIC_ACQUIRE) != 0; }
 /* Returns head with len bytes written to the used ring; true when the driver wants an
  * interrupt for it (event index or the NO_INTERRUPT flag). Any thread. */
 bool vq_push(virtqueue *vq, uint16_t head, uint32_t len);

@@ -54,20 +54,21 @@ ro=""
 [ "$mode" = ro ] && ro=",readonly=on"
 serial=tessera-vblk0
 drive="-drive file=$disk,format=$fmt,if=none,id=d0$ro"
-# The VMDK runs also move the virtio BAR the way the driver does for BARs above 4 GiB.
-move=0
-[ "$fmt" = vmdk ] && move=1
+# The VMDK runs also move the virtio BAR the way the driver does for BARs above 4 GiB, and
+# leave RING_EVENT_IDX out (notification hints then travel in the ring flags).
+move=0 evidx=1
+[ "$fmt" = vmdk ] && move=1 evidx=0
 out=$dir/out
 if [ "$vmm" = qemu ]; then
     timeout 100 "$qemu" -accel tcg -machine pc -m 128 -nographic -no-reboot \
         -device isa-debug-exit,iobase=0xf4,iosize=4 $drive \
         -device virtio-blk-pci,drive=d0,disable-legacy=on,num-queues=4,serial=$serial \
-        -kernel "$elf" -append "mode=$mode serial=$serial queues=4 move_bar=$move" >"$out" 2>&1 </dev/null
+        -kernel "$elf" -append "mode=$mode serial=$serial queues=4 move_bar=$move event_idx=$evidx" >"$out" 2>&1 </dev/null
 else
     timeout 100 "$tessera" -m 128 -nographic -no-reboot \
         -device isa-debug-exit,iobase=0xf4,iosize=4 $drive \
         -device virtio-blk-pci,drive=d0,num-queues=4,serial=$serial \
-        -kernel "$elf" -append "mode=$mode serial=$serial queues=4 move_bar=$move" >"$out" 2>&1 </dev/null
+        -kernel "$elf" -append "mode=$mode serial=$serial queues=4 move_bar=$move event_idx=$evidx" >"$out" 2>&1 </dev/null
 fi
 status=$?
 fail=0

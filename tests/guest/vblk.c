@@ -14,7 +14,8 @@
  * Command line: mode=rw|ro, move_bar=1 (move the virtio BAR as if it were above 4 GiB,
  * which tessera does with 64-bit BARs), serial=S (GET_ID must return it), queues=N (MQ must give N
  * queues), bench=1 (no tests: times 4 KiB I/O, see bench/virtio-blk), ops=N (at most 65536; sequential
- * runs wrap at the end of the disk), depth=N.
+ * runs wrap at the end of the disk), depth=N, event_idx=0 (do not negotiate RING_EVENT_IDX: the
+ * device then suppresses notifications with VRING_USED_F_NO_NOTIFY).
  */
 #include "guest.h"
 #include "virtio.h"
@@ -158,6 +159,15 @@ static uint64_t make_order(uint64_t arg)
     return 0;
 }
 
+/* Doorbells rung on every queue so far. */
+static uint64_t total_kicks(void)
+{
+    uint64_t n = 0;
+    for (unsigned qi = 0; qi < dev.nqueues; qi++)
+        n += dev.q[qi].kicks;
+    return n;
+}
+
 static int bench(const struct boot_info *bi)
 {
     unsigned ops = (unsigned)cmdline_get_u64(bi->cmdline, "ops", 4096);
@@ -179,12 +189,13 @@ static int bench(const struct boot_info *bi)
                             .order = w[i].random ? order : NULL, .same_buffer = true,
                             .wrap = (unsigned)blocks };
         cpl3_call(make_order, blocks);
+        uint64_t kicks0 = total_kicks();
         uint64_t t0 = rdtsc();
         uint64_t done = cpl3_call(run_batch, (uintptr_t)&bt);
         uint64_t t = rdtsc() - t0;
-        uint64_t us = tpu ? t / tpu : 0;
-        printf("bench: %s ops=%lu failed=%u us=%lu iops=%lu\n", w[i].name, done, bt.failed, us,
-               us ? done * 1000000 / us : 0);
+        uint64_t us = tpu ? t / tpu : 0, kicks = total_kicks() - kicks0;
+        printf("bench: %s ops=%lu failed=%u us=%lu iops=%lu kicks=%lu\n", w[i].name, done,
+               bt.failed, us, us ? done * 1000000 / us : 0, kicks);
     }
     vblk_do(&dev, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
     return 0;
@@ -204,6 +215,7 @@ int guest_main(const struct boot_info *bi)
     ro = !strcmp(mode, "ro");
 
     vpci_move_bars_low = cmdline_get_u64(bi->cmdline, "move_bar", 0) != 0;
+    vblk_no_event_idx = cmdline_get_u64(bi->cmdline, "event_idx", 1) == 0;
     int r = vblk_init(&dev, VBLK_MAX_QUEUES);
     if (cmdline_get_u64(bi->cmdline, "bench", 0)) {
         if (r < 0) {
@@ -265,6 +277,9 @@ int guest_main(const struct boot_info *bi)
     ok = batch(VIRTIO_BLK_T_OUT, W_FIRST, W_COUNT, &bt);
     tap_ok(ok && bt.max_inflight > 1, "wrote %u blocks, up to %u requests in flight, %u failed",
            W_COUNT, bt.max_inflight, bt.failed);
+    for (unsigned qi = 0; qi < dev.nqueues; qi++)
+        tap_diag("queue %u: %lu doorbells rung, %lu left out at the device's request (event index %s)",
+                 qi, dev.q[qi].kicks, dev.q[qi].kicks_saved, dev.q[qi].event_idx ? "on" : "off");
     st = vblk_do(&dev, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
     tap_ok(st == VIRTIO_BLK_S_OK, "flush: status %u", st);
     memset(data, 0, sizeof(data));

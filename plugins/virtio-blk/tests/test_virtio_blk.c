@@ -562,6 +562,53 @@ START_TEST(test_no_interrupt_flag)
 }
 END_TEST
 
+/* The device's "do not notify" hint: used->flags bit 0 without event index; with it, an
+ * avail_event the driver's index has already passed. */
+static bool told_not_to_notify(vdrv *d, unsigned q, bool event_idx)
+{
+    if (!event_idx)
+        return *(volatile uint16_t *)vdrv_ptr(d, d->q[q].used, 2) & 1;
+    /* Publishing index now + 1 notifies only when it crosses avail_event: ev == now. */
+    return avail_event(d, q) != d->q[q].avail_idx;
+}
+
+/*
+ * While a read is in flight the device tells the driver not to notify, and takes a
+ * request queued without a notification when the read completes; once idle it asks for
+ * notifications again.
+ */
+START_TEST(test_notify_suppression)
+{
+    bool event_idx = _i == 1;
+    vdrv d;
+    std_setup(&d, NULL, event_idx ? F_EVENT_IDX : 0, 1, 0);
+    enum { BIG = 2u << 20 };
+    uint64_t big = vdrv_alloc(&d, BIG), small = vdrv_alloc(&d, 4096);
+    unsigned tries = 0, seen = 0;
+    uint16_t used = 0;
+    for (; tries < 200 && !seen; tries++) {
+        vdrv_blk_submit(&d, 0, T_IN, 0, big, BIG, NULL);
+        vdrv_kick(&d, 0);
+        tk_process_events(m); /* the notification: the read goes to the thread pool */
+        used++;
+        if (told_not_to_notify(&d, 0, event_idx)) {
+            seen++;
+            uint64_t st;
+            vdrv_blk_submit(&d, 0, T_IN, 8, small, 4096, &st); /* no notification */
+            used++;
+            ck_assert_msg(vdrv_wait_used(&d, 0, used), "request queued without a notification never completed");
+            ck_assert_uint_eq(*(uint8_t *)vdrv_ptr(&d, st, 1), S_OK);
+        }
+        ck_assert(vdrv_wait_used(&d, 0, used));
+    }
+    /* The big read takes far longer than one pass of the main loop; 200 misses is a bug. */
+    ck_assert_msg(seen, "the device never asked the driver not to notify (%u tries)", tries);
+    /* Idle again: notifications are wanted, and a notified request completes. */
+    ck_assert(!told_not_to_notify(&d, 0, event_idx));
+    ck_assert_uint_eq(vdrv_blk(&d, 0, T_IN, 16, small, 4096), S_OK);
+}
+END_TEST
+
 /* Writes an indirect table of n entries at gpa (chained 0..n-1). */
 static void indirect_table(vdrv *d, uint64_t gpa, const vdrv_buf *b, unsigned n)
 {
@@ -1164,6 +1211,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_many_in_flight);
     tcase_add_test(tc, test_event_idx);
     tcase_add_test(tc, test_no_interrupt_flag);
+    tcase_add_loop_test(tc, test_notify_suppression, 0, 2);
     tcase_add_test(tc, test_indirect);
     tcase_add_test(tc, test_full_queue_rounds);
     tcase_add_test(tc, test_indirect_small_ring);

@@ -46,6 +46,9 @@ struct vq {
     volatile uint16_t *avail; /* flags, idx, ring[size] */
     volatile uint16_t *used;  /* flags, idx, then {u32 id, u32 len}[size] */
     uint64_t notify;          /* MMIO address of this queue's doorbell */
+    bool event_idx;           /* VIRTIO_F_RING_EVENT_IDX negotiated */
+    uint16_t kicked_idx;      /* avail_idx when vq_kick last looked */
+    uint64_t kicks, kicks_saved; /* doorbells rung; skipped because the device said so */
 };
 
 struct vpci {
@@ -86,8 +89,12 @@ void vpci_reset(struct vpci *d);
 
 /* Publishes the chain starting at descriptor head (no doorbell yet). */
 void vq_push(struct vq *q, uint16_t head);
-/* Rings the queue's doorbell. */
-void vq_kick(const struct vq *q);
+/*
+ * Rings the queue's doorbell for the entries published since the last call, unless the
+ * device asked not to be notified (VRING_USED_F_NO_NOTIFY, or with event index an
+ * avail_event these entries do not cross), as a Linux driver does.
+ */
+void vq_kick(struct vq *q);
 /* The next used element's head id (and *len), or -1 when none is ready. */
 int vq_pop(struct vq *q, uint32_t *len);
 
@@ -150,9 +157,11 @@ struct vblk {
 
 /*
  * Finds the first virtio-blk-pci (1af4:1042) on bus 0 at or after slot min_dev, negotiates
- * VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, RO, DISCARD, WRITE_ZEROES and MQ (up to
- * VBLK_MAX_QUEUES queues, at most max_queues), sets the queues up and sets DRIVER_OK.
+ * VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, RO, DISCARD, WRITE_ZEROES, MQ (up to
+ * VBLK_MAX_QUEUES queues, at most max_queues) and, unless vblk_no_event_idx is set,
+ * RING_EVENT_IDX; sets the queues up and sets DRIVER_OK.
  */
+extern bool vblk_no_event_idx;
 int vblk_init(struct vblk *b, unsigned max_queues);
 static inline bool vblk_has(const struct vblk *b, unsigned feature)
 {

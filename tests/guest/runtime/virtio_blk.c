@@ -11,6 +11,8 @@
 
 static uint8_t vblk_rings[VBLK_MAX_QUEUES][4096] __attribute__((aligned(4096)));
 
+bool vblk_no_event_idx;
+
 int vblk_init(struct vblk *b, unsigned max_queues)
 {
     struct pci_dev devs[32], *pci = NULL;
@@ -28,6 +30,8 @@ int vblk_init(struct vblk *b, unsigned max_queues)
                     1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO |
                     1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES |
                     1ull << VIRTIO_BLK_F_MQ;
+    if (!vblk_no_event_idx)
+        want |= 1ull << VIRTIO_F_RING_EVENT_IDX;
     int r = vpci_init(&b->dev, pci, want);
     if (r < 0)
         return r;

@@ -25,6 +25,7 @@
 #define CAP_DEVICE 4
 #define NO_VECTOR 0xffff
 #define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VRING_USED_F_NO_NOTIFY 1
 
 static inline uint8_t mmio_read8(uint64_t a) { return *(volatile uint8_t *)(uintptr_t)a; }
 static inline void mmio_write8(uint64_t a, uint8_t v) { *(volatile uint8_t *)(uintptr_t)a = v; }
@@ -187,7 +188,9 @@ int vpci_queue_setup(struct vpci *d, struct vq *q, unsigned index, void *page)
     uint64_t used_off = (16u * size + 6u + 2u * size + 3u) & ~3ull;
     q->index = (uint16_t)index;
     q->size = size;
-    q->avail_idx = q->last_used = 0;
+    q->avail_idx = q->last_used = q->kicked_idx = 0;
+    q->kicks = q->kicks_saved = 0;
+    q->event_idx = (d->features >> VIRTIO_F_RING_EVENT_IDX) & 1;
     q->desc = (struct vring_desc *)p;
     q->avail = (volatile uint16_t *)(p + 16u * size);
     q->used = (volatile uint16_t *)(p + used_off);
@@ -217,9 +220,24 @@ void vq_push(struct vq *q, uint16_t head)
     q->avail[1] = q->avail_idx;
 }
 
-void vq_kick(const struct vq *q)
+void vq_kick(struct vq *q)
 {
+    uint16_t old = q->kicked_idx, now = q->avail_idx;
+    /* The published index must be visible before we read the device's wishes (2.7.10). */
     __asm__ volatile("mfence" ::: "memory");
+    q->kicked_idx = now;
+    bool want;
+    if (q->event_idx) {
+        uint16_t ev = q->used[2 + 4u * q->size]; /* avail_event, after the used ring */
+        want = (uint16_t)(now - ev - 1) < (uint16_t)(now - old);
+    } else {
+        want = !(q->used[0] & VRING_USED_F_NO_NOTIFY);
+    }
+    if (!want) {
+        q->kicks_saved++;
+        return;
+    }
+    q->kicks++;
     mmio_write16(q->notify, q->index);
 }
 
