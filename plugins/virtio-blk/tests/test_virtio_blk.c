@@ -1152,6 +1152,36 @@ START_TEST(test_system_reset)
 }
 END_TEST
 
+/*
+ * A driver reset while reads are in flight, with more queued behind them without a
+ * notification (the completions poll the queue): the reset waits for the requests and
+ * the polls, and the device works again afterwards. Several rounds, with and without
+ * event index.
+ */
+START_TEST(test_reset_while_busy)
+{
+    vdrv d;
+    std_setup(&d, NULL, F_EVENT_IDX, 1, 0);
+    enum { N = 24, LEN = 256u << 10 };
+    uint64_t bufs[N];
+    for (unsigned i = 0; i < N; i++)
+        bufs[i] = vdrv_alloc(&d, LEN);
+    for (unsigned round = 0; round < 8; round++) {
+        for (unsigned i = 0; i < N / 2; i++)
+            vdrv_blk_submit(&d, 0, T_IN, (uint64_t)i * (LEN / 512), bufs[i], LEN, NULL);
+        vdrv_kick(&d, 0);
+        tk_process_events(m);
+        for (unsigned i = N / 2; i < N; i++) /* no notification: taken by the polls, or not */
+            vdrv_blk_submit(&d, 0, T_IN, (uint64_t)i * (LEN / 512), bufs[i], LEN, NULL);
+        vdrv_write(&d, 20, 0, 1); /* device_status = 0: reset */
+        ck_assert_uint_eq(vdrv_status(&d), 0);
+        vdrv_init(&d, round % 2 ? 0 : F_EVENT_IDX, 1, 0);
+        ck_assert_uint_eq(vdrv_status(&d) & NEEDS_RESET, 0);
+        ck_assert_uint_eq(vdrv_blk(&d, 0, T_IN, 0, bufs[0], 4096), S_OK);
+    }
+}
+END_TEST
+
 /* Every cache mode the page cache allows here: writes, a flush, and the data on the file. */
 static const char *const cache_modes[] = { "writeback", "writethrough", "unsafe" };
 
@@ -1221,6 +1251,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ioeventfd_on);
     tcase_add_test(tc, test_intx_without_msix);
     tcase_add_test(tc, test_system_reset);
+    tcase_add_test(tc, test_reset_while_busy);
     tcase_add_test(tc, test_machines_in_turn);
     tcase_add_loop_test(tc, test_cache_modes, 0, (int)G_N_ELEMENTS(cache_modes));
     suite_add_tcase(s, tc);
