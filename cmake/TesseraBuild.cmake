@@ -32,12 +32,12 @@ endfunction()
 # Tests that need a usable /dev/kvm carry the label needs-kvm, so `ctest -L needs-kvm`
 # selects them; where /dev/kvm is missing, make check runs them inside an emulated KVM host
 # (scripts/check-kvm.sh, scripts/nested-kvm.sh). They are named guest-kvm-*,
-# guest-tessera-*, test_kvm_guests and boot-linux-tessera; a directory that adds such tests
+# guest-tessera-*, test_kvm_guests and boot-linux-tessera*; a directory that adds such tests
 # calls this once, after its last add_test().
 function(tessera_label_kvm_tests)
   get_property(tests DIRECTORY PROPERTY TESTS)
   foreach(t IN LISTS tests)
-    if(t MATCHES "^(guest-kvm-.*|guest-tessera-.*|test_kvm_guests|boot-linux-tessera)$")
+    if(t MATCHES "^(guest-kvm-.*|guest-tessera-.*|test_kvm_guests|boot-linux-tessera.*)$")
       set_property(TEST ${t} APPEND PROPERTY LABELS needs-kvm)
     endif()
   endforeach()

@@ -35,6 +35,7 @@ done
 [ $# -gt 0 ] || { sed -n '6,7p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 skip() { echo "nested-kvm: SKIP: $*" >&2; exit 77; }
+. "$(dirname "$0")/lib/initramfs.sh"
 
 kernel=${NESTED_KVM_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1)}
 [ -n "$kernel" ] && [ -r "$kernel" ] ||
@@ -70,16 +71,7 @@ trap 'exit 130' INT TERM
 root=$work/root
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/mod" "$root/host"
 cp "$busybox" "$root/bin/busybox"
-for m in $modules; do
-    f=$(ls "$moddir/$m.ko"* 2>/dev/null | head -n1)
-    [ -n "$f" ] || skip "kernel module $m not found under $moddir"
-    case $f in
-    *.ko) cp "$f" "$root/mod/${m##*/}.ko" ;;
-    *.ko.xz) xz -dc "$f" >"$root/mod/${m##*/}.ko" ;;
-    *.ko.zst) zstd -qdc "$f" >"$root/mod/${m##*/}.ko" ;;
-    *) skip "cannot unpack module $f" ;;
-    esac
-done
+why=$(initramfs_modules "$moddir" "$root/mod" $modules) || skip "$why"
 
 # The command, with the caller's directory and exported environment (less what belongs
 # to this terminal or shell instance).
@@ -118,7 +110,7 @@ TERM=dumb chroot /host /bin/bash /tmp/nested-kvm-command </dev/null >/dev/consol
 report \$?
 EOF
 chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz" ||
+initramfs_pack "$root" "$work/initrd.gz" ||
     { echo "nested-kvm: cannot build the initramfs" >&2; exit 1; }
 
 "$virtiofsd" --socket-path="$work/vfs.sock" -o source=/ -o cache=none -o sandbox=chroot \
