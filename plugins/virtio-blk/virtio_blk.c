@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "virtio_blk.h"
 
@@ -21,6 +22,7 @@ static const ts_prop_desc vblk_props[] = {
     TS_PROP_DESC_SIZE("logical_block_size", 0, "512", 512, 32768, "logical block size the guest sees (a power of two)"),
     TS_PROP_DESC_INT("num-queues", 0, "1", 1, 64, "number of request queues (multi-queue with more than 1)"),
     TS_PROP_DESC_SIZE("physical_block_size", 0, "512", 512, 32768, "physical block size the guest sees (a power of two)"),
+    TS_PROP_DESC_INT("poll-us", 0, "32", 0, 1000, "microseconds a thread completing a request keeps watching the idle queue before the driver must notify again (0: never)"),
     TS_PROP_DESC_INT("queue-size", 0, "256", 4, VQ_MAX_SIZE, "entries per queue (a power of two)"),
     TS_PROP_DESC_STRING("serial", 0, NULL, "disk serial number (GET_ID; at most 20 bytes are shown)"),
     TS_PROP_DESC_END,
@@ -57,6 +59,8 @@ static int vblk_create(ts_object *obj, void **state)
     b->logical_block_size = (uint32_t)host->prop_size(obj, "logical_block_size");
     b->physical_block_size = (uint32_t)host->prop_size(obj, "physical_block_size");
     b->ioeventfd = host->prop_bool(obj, "ioeventfd");
+    /* Watching the ring only pays where another CPU runs the guest meanwhile. */
+    b->poll_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (uint64_t)host->prop_int(obj, "poll-us") * 1000 : 0;
     const char *serial = host->prop_string(obj, "serial");
     if (serial)
         strncpy(b->serial, serial, VIRTIO_BLK_ID_BYTES);

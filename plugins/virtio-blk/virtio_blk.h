@@ -49,6 +49,7 @@ typedef struct virtio_blk {
     uint32_t logical_block_size, physical_block_size;
     uint16_t queue_size, num_queues;
     bool ioeventfd;
+    uint64_t poll_ns;           /* poll-us in ns; 0 on one CPU */
     char serial[VIRTIO_BLK_ID_BYTES + 1];
     uint8_t config[VIRTIO_BLK_CONFIG_LEN];
 } virtio_blk;

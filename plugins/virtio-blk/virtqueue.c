@@ -185,6 +185,11 @@ bool vq_enable_notify(virtqueue *vq)
     return __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
 }
 
+bool vq_has_avail(virtqueue *vq)
+{
+    return vq->avail && __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
 void vq_disable_notify(virtqueue *vq)
 {
     /* With event index avail_event stays where it was: the driver has passed it already, so

@@ -96,6 +96,8 @@ bool vq_enable_notify(virtqueue *vq);
  * VRING_USED_F_NO_NOTIFY, or with event index leaves avail_event behind. A hint only: a
  * driver may notify anyway. */
 void vq_disable_notify(virtqueue *vq);
+/* True when the driver has made entries available that vq_pop has not taken. */
+bool vq_has_avail(virtqueue *vq);
 /* True while a request whose completion polls the queue is in flight. */
 static inline bool vq_busy(virtqueue *vq) { return __atomic_load_n(&vq->busy, __ATOMIC_ACQUIRE) != 0; }
 /* Returns head with len bytes written to the used ring; true when the driver wants an
