@@ -38,7 +38,7 @@ qemu-io -f raw -c "write -q -P 0x5a 0 ${size}M" "$work/disk.raw" >/dev/null || e
 qemu-img convert -q -f raw -O vmdk "$work/disk.raw" "$work/disk.vmdk" || exit 1
 
 echo "virtio-blk bench: $count x 4 KiB, depth $depth, ${size} MiB images, $runs runs, $(date -u +%FT%TZ)"
-echo "build: $build, $(nproc) CPUs"
+echo "build: $build, CPUs: $(nproc)"
 [ "$(nproc)" -ge 2 ] ||
     echo "note: one CPU: the polling guest and the device's threads take turns on it, so the guest gets about half"
 secs() { sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p'; }
