@@ -20,6 +20,7 @@ kind=$1 vmm=$2 boot_dump=${3:-} shim=${4:-}
 timeout_s=${BOOT_TIMEOUT:-240}
 
 skip() { echo "SKIP: $*"; exit 77; }
+. "$(cd "$(dirname "$0")" && pwd)/../../scripts/lib/initramfs.sh"
 
 kernel=${TESSERA_LINUX_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1)}
 [ -n "$kernel" ] && [ -r "$kernel" ] ||
@@ -30,15 +31,7 @@ command -v cpio >/dev/null || skip "cpio not found"
 
 case $kind in
 tessera)
-    [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] ||
-        skip "needs /dev/kvm (a stock kernel boots only under KVM on real hardware)"
-    # Inside scripts/nested-kvm.sh's emulated host (TESSERA_NESTED_KVM=1) the guest runs
-    # at QEMU TCG speed, which boots the kernel in about half a minute.
-    if grep -qw hypervisor /proc/cpuinfo && [ "${TESSERA_LINUX_BOOT:-}" != force ] &&
-        [ -z "${TESSERA_NESTED_KVM:-}" ]; then
-        skip "this host is itself a VM: its nested KVM emulates guest CPL0 code far too slowly" \
-             "for a stock kernel (set TESSERA_LINUX_BOOT=force to try anyway)"
-    fi
+    why=$(linux_kvm_check) || skip "$why"
     ;;
 qemu) ;;
 qemu-loader)
@@ -64,7 +57,7 @@ echo "tessera-linux: $(cat /proc/cpuinfo | grep -c ^processor) cpus, init runnin
 exec setsid cttyhack sh -i
 EOF
 chmod +x "$work/root/init"
-(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz" ||
+initramfs_pack "$work/root" "$work/initramfs.gz" ||
     { echo "FAIL: cannot build the initramfs"; exit 1; }
 
 cmdline="console=ttyS0 earlyprintk=serial panic=-1 reboot=k rdinit=/init loglevel=7"

@@ -34,13 +34,7 @@ for tool in cpio qemu-img qemu-io; do
     command -v $tool >/dev/null || skip "$tool not found"
 done
 [ -x "$tessera" ] || skip "tessera binary '$tessera' not found"
-[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] ||
-    skip "needs /dev/kvm (a stock kernel boots only under KVM on real hardware)"
-if grep -qw hypervisor /proc/cpuinfo && [ "${TESSERA_LINUX_BOOT:-}" != force ] &&
-    [ -z "${TESSERA_NESTED_KVM:-}" ]; then
-    skip "this host is itself a VM: its nested KVM emulates guest CPL0 code far too slowly" \
-         "for a stock kernel (set TESSERA_LINUX_BOOT=force to try anyway)"
-fi
+why=$(linux_kvm_check) || skip "$why"
 
 work=$(mktemp -d) || exit 1
 vmm_pid=
