@@ -13,12 +13,13 @@
 #
 # usage: linux-vblk.sh PATH/TO/tessera PATH/TO/tessera-img
 # Environment: TESSERA_LINUX_KERNEL (default: newest /boot/vmlinuz-*-cloud-amd64),
-#              BOOT_TIMEOUT seconds (default 240); TESSERA_NESTED_KVM / TESSERA_LINUX_BOOT
+#              BOOT_TIMEOUT seconds (default 420: under load in the emulated KVM host it has
+#              taken 3 min); TESSERA_NESTED_KVM / TESSERA_LINUX_BOOT
 #              as for linux-boot.sh.
 # Exits 0 on success, 1 on failure, 77 (CTest's skip) when something needed is missing.
 set -u
 tessera=$1 timg=$2
-timeout_s=${BOOT_TIMEOUT:-240}
+timeout_s=${BOOT_TIMEOUT:-420}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/lib/initramfs.sh"
 
