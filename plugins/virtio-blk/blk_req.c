@@ -88,9 +88,6 @@ void vblk_build_config(virtio_blk *b)
     c[56] = 1; /* write_zeroes_may_unmap */
 }
 
-/* Set while this thread polls a queue from a request's completion (never the main loop). */
-static __thread bool completing;
-
 /* Returns the chain with the status set; on any thread. */
 static void finish(vblk_req *r, uint8_t status)
 {
@@ -105,10 +102,7 @@ static void finish(vblk_req *r, uint8_t status)
         __atomic_fetch_sub(&vq->busy, 1, __ATOMIC_ACQ_REL);
     /* Take what the driver queued meanwhile (it may have been told not to notify). Still
      * a request in flight here, so a reset waits for this poll. */
-    bool was = completing;
-    completing = true;
-    virtio_pci_queue_poll(&b->vp, r->q);
-    completing = was;
+    virtio_pci_queue_poll(&b->vp, r->q, true);
     free(r->elem);
     free(r);
     virtio_pci_request_end(&b->vp);
@@ -307,7 +301,7 @@ static bool watch_idle_queue(virtio_blk *b, virtqueue *vq)
     }
 }
 
-void vblk_queue_kick(void *opaque, unsigned q)
+void vblk_queue_kick(void *opaque, unsigned q, bool completing)
 {
     virtio_blk *b = opaque;
     virtqueue *vq = &b->vp.vqs[q];

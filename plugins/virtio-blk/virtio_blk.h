@@ -57,7 +57,8 @@ typedef struct virtio_blk {
 /* The device configuration structure and the features offered (realize). */
 uint64_t vblk_features(const virtio_blk *b);
 void vblk_build_config(virtio_blk *b);
-/* Takes every available request of queue q and starts it (from virtio_pci_queue_poll). */
-void vblk_queue_kick(void *opaque, unsigned q);
+/* Takes every available request of queue q and starts it (from virtio_pci_queue_poll);
+ * completing: on a thread that completed a request, which may watch the idle queue. */
+void vblk_queue_kick(void *opaque, unsigned q, bool completing);
 
 #endif

@@ -369,7 +369,7 @@ static bool queue_live(virtio_pci *vp, virtqueue *vq)
            !__atomic_load_n(&vp->stopping, __ATOMIC_ACQUIRE);
 }
 
-void virtio_pci_queue_poll(virtio_pci *vp, unsigned q)
+void virtio_pci_queue_poll(virtio_pci *vp, unsigned q, bool completing)
 {
     virtqueue *vq = &vp->vqs[q];
     if (__atomic_fetch_add(&vq->poll_requests, 1, __ATOMIC_ACQ_REL))
@@ -377,7 +377,7 @@ void virtio_pci_queue_poll(virtio_pci *vp, unsigned q)
     uint32_t taken = 1;
     for (;;) {
         if (queue_live(vp, vq))
-            vp->ops->queue_kick(vp->opaque, q);
+            vp->ops->queue_kick(vp->opaque, q, completing);
         uint32_t left = __atomic_sub_fetch(&vq->poll_requests, taken, __ATOMIC_ACQ_REL);
         if (!left)
             return;
@@ -399,7 +399,7 @@ static void kick_ready(void *opaque, int fd, uint32_t events)
             continue;
         /* Under the lock: a reset (which holds it) never runs while this poll takes requests. */
         pthread_mutex_lock(&vp->lock);
-        virtio_pci_queue_poll(vp, q);
+        virtio_pci_queue_poll(vp, q, false);
         pthread_mutex_unlock(&vp->lock);
     }
 }

@@ -62,9 +62,10 @@ typedef struct virtio_dev_ops {
      * Queue q may have new buffers: take them (DRIVER_OK set, queue enabled). Called by
      * virtio_pci_queue_poll, on one thread at a time per queue: the main thread on a
      * notification (transport lock held), or a thread completing one of the queue's
-     * requests (lock not held).
+     * requests (lock not held; completing is then true: the thread may wait a little
+     * for more requests, never the main thread).
      */
-    void (*queue_kick)(void *opaque, unsigned q);
+    void (*queue_kick)(void *opaque, unsigned q, bool completing);
 } virtio_dev_ops;
 
 struct virtio_pci {
@@ -127,10 +128,11 @@ void virtio_pci_needs_reset(virtio_pci *vp, const char *why);
  * Runs ops->queue_kick for queue q now, or, when another thread is running it for q,
  * makes that thread run it once more when it is done: so polls of one queue never run at
  * the same time and none is lost. The main thread calls it on a notification; a device
- * calls it when one of q's requests completes, before virtio_pci_request_end, to take
- * what the driver queued meanwhile without waiting for a notification.
+ * calls it when one of q's requests completes (completing true), before
+ * virtio_pci_request_end, to take what the driver queued meanwhile without waiting for a
+ * notification. The passes run with the flag of the thread that runs them.
  */
-void virtio_pci_queue_poll(virtio_pci *vp, unsigned q);
+void virtio_pci_queue_poll(virtio_pci *vp, unsigned q, bool completing);
 /* Counts a request handed to another thread; reset and unrealize wait for them. */
 void virtio_pci_request_begin(virtio_pci *vp);
 void virtio_pci_request_end(virtio_pci *vp);
