@@ -271,11 +271,8 @@ static int file_realize(ts_object *obj, void *state)
     r = file_fit_size(obj, b, &undo);
     if (r < 0)
         goto fail;
-    r = hostmem_mmap(obj, m, b->align, b->readonly ? PROT_READ : PROT_READ | PROT_WRITE,
-                     b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
-    if (r < 0)
-        goto fail;
-    r = hostmem_apply_opts(obj, m, &b->common.opts);
+    r = hostmem_map_with_opts(obj, m, b->align, b->readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+                              &b->common.opts);
     if (r < 0)
         goto fail;
     return 0;
@@ -320,29 +317,8 @@ static void file_destroy(ts_object *obj, void *state)
     free(b);
 }
 
-static const ts_type_desc file_type = {
-    .size = sizeof(ts_type_desc),
-    .kind = TS_KIND_MEMORY_BACKEND,
-    .name = "memory-backend-file",
-    .description = "memory mapped from a file (tmpfs, hugetlbfs, DAX, disk)",
-    .props = file_props,
-    .create = file_create,
-    .realize = file_realize,
-    .unrealize = file_unrealize,
-    .destroy = file_destroy,
-    .kind_ops = &hostmem_backend_ops,
-};
-
-static const ts_type_desc *const file_types[] = { &file_type, NULL };
-
-static const ts_plugin_desc file_plugin = {
-    TS_PLUGIN_DESC_HEAD,
-    .name = "memory-backend-file",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "memory backend: memory mapped from a file",
-    .types = file_types,
-    .init = hostmem_init,
-};
-
-TS_PLUGIN_DEFINE(file_plugin)
+HOSTMEM_PLUGIN_DEFINE(file, "memory-backend-file",
+                      "memory mapped from a file (tmpfs, hugetlbfs, DAX, disk)",
+                      "memory backend: memory mapped from a file",
+                      file_props, file_create, file_realize,
+                      file_unrealize, file_destroy)

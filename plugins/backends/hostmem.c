@@ -96,7 +96,8 @@ int hostmem_check_huge_multiple(ts_object *obj, const char *name, uint64_t value
     return -EINVAL;
 }
 
-int hostmem_mmap(ts_object *obj, hostmem_map *m, uint64_t align, int prot, int flags)
+/* Maps m at an aligned address; see hostmem_map_with_opts. */
+static int hostmem_mmap(ts_object *obj, hostmem_map *m, uint64_t align, int prot, int flags)
 {
     char sz[32];
     if (align < m->page_size)
@@ -181,7 +182,8 @@ static int prealloc(ts_object *obj, hostmem_map *m)
     return r;
 }
 
-int hostmem_apply_opts(ts_object *obj, hostmem_map *m, const hostmem_opts *o)
+/* Applies merge and dump hints and preallocates when asked, after hostmem_mmap. */
+static int hostmem_apply_opts(ts_object *obj, hostmem_map *m, const hostmem_opts *o)
 {
     /* Both are hints: a kernel without KSM refuses MADV_MERGEABLE, and that is fine. */
     if (o->merge && madvise(m->host, m->size, MADV_MERGEABLE) < 0)
@@ -190,6 +192,13 @@ int hostmem_apply_opts(ts_object *obj, hostmem_map *m, const hostmem_opts *o)
         hostmem_host->log(obj, TS_LOG_WARN, "can't exclude the memory from core dumps: %s",
                           strerror(errno));
     return o->prealloc ? prealloc(obj, m) : 0;
+}
+
+int hostmem_map_with_opts(ts_object *obj, hostmem_map *m, uint64_t align, int prot,
+                          const hostmem_opts *o)
+{
+    int r = hostmem_mmap(obj, m, align, prot, o->share ? MAP_SHARED : MAP_PRIVATE);
+    return r < 0 ? r : hostmem_apply_opts(obj, m, o);
 }
 
 void hostmem_release(hostmem_map *m)

@@ -78,13 +78,13 @@ static inline uint64_t hostmem_round_up(uint64_t v, uint64_t align)
 }
 
 /*
- * Maps m->size bytes of m->fd from m->fd_offset (anonymous when fd < 0) at an address
- * aligned to align (0: m->page_size), with prot and MAP_SHARED or MAP_PRIVATE (flags).
+ * The last step of every backend's realize: maps m->size bytes of m->fd from m->fd_offset
+ * (anonymous when fd < 0) at an address aligned to align (0: m->page_size), with prot and
+ * MAP_SHARED or MAP_PRIVATE as o->share says; then applies the merge and dump hints and
+ * preallocates when asked. On failure the caller releases m.
  */
-int hostmem_mmap(ts_object *obj, hostmem_map *m, uint64_t align, int prot, int flags);
-
-/* Applies merge and dump hints and preallocates when asked, after hostmem_mmap. */
-int hostmem_apply_opts(ts_object *obj, hostmem_map *m, const hostmem_opts *o);
+int hostmem_map_with_opts(ts_object *obj, hostmem_map *m, uint64_t align, int prot,
+                          const hostmem_opts *o);
 
 /* Unmaps and closes whatever m holds; m becomes empty. */
 void hostmem_release(hostmem_map *m);
@@ -107,5 +107,36 @@ void hostmem_unrealize(ts_object *obj, void *state);
 void hostmem_destroy(ts_object *obj, void *state);
 /* Memory-backend ops whose get_region describes the state's hostmem_backend map. */
 extern const ts_memory_backend_ops hostmem_backend_ops;
+
+/*
+ * Defines a backend plugin's descriptors and its entry point: one memory-backend type,
+ * named like the plugin, whose state begins with a hostmem_backend. prefix names the
+ * statics (prefix_type, prefix_types, prefix_plugin).
+ */
+#define HOSTMEM_PLUGIN_DEFINE(prefix, type_name, type_help, plugin_help, props_, create_,  \
+                              realize_, unrealize_, destroy_)                            \
+    static const ts_type_desc prefix##_type = {                                          \
+        .size = sizeof(ts_type_desc),                                                    \
+        .kind = TS_KIND_MEMORY_BACKEND,                                                  \
+        .name = type_name,                                                               \
+        .description = type_help,                                                        \
+        .props = props_,                                                                 \
+        .create = create_,                                                               \
+        .realize = realize_,                                                             \
+        .unrealize = unrealize_,                                                         \
+        .destroy = destroy_,                                                             \
+        .kind_ops = &hostmem_backend_ops,                                                \
+    };                                                                                   \
+    static const ts_type_desc *const prefix##_types[] = { &prefix##_type, NULL };        \
+    static const ts_plugin_desc prefix##_plugin = {                                      \
+        TS_PLUGIN_DESC_HEAD,                                                             \
+        .name = type_name,                                                               \
+        .version = "1.0.0",                                                              \
+        .license = "MIT",                                                                \
+        .description = plugin_help,                                                      \
+        .types = prefix##_types,                                                         \
+        .init = hostmem_init,                                                            \
+    };                                                                                   \
+    TS_PLUGIN_DEFINE(prefix##_plugin)
 
 #endif

@@ -142,10 +142,7 @@ static int memfd_realize(ts_object *obj, void *state)
     r = memfd_size_and_seal(obj, b);
     if (r < 0)
         goto fail;
-    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
-    if (r < 0)
-        goto fail;
-    r = hostmem_apply_opts(obj, m, &b->common.opts);
+    r = hostmem_map_with_opts(obj, m, 0, PROT_READ | PROT_WRITE, &b->common.opts);
     if (r < 0)
         goto fail;
     return 0;
@@ -154,29 +151,8 @@ fail:
     return r;
 }
 
-static const ts_type_desc memfd_type = {
-    .size = sizeof(ts_type_desc),
-    .kind = TS_KIND_MEMORY_BACKEND,
-    .name = "memory-backend-memfd",
-    .description = "anonymous memory from a memfd, shareable by fd",
-    .props = memfd_props,
-    .create = memfd_create_hook,
-    .realize = memfd_realize,
-    .unrealize = hostmem_unrealize,
-    .destroy = hostmem_destroy,
-    .kind_ops = &hostmem_backend_ops,
-};
-
-static const ts_type_desc *const memfd_types[] = { &memfd_type, NULL };
-
-static const ts_plugin_desc memfd_plugin = {
-    TS_PLUGIN_DESC_HEAD,
-    .name = "memory-backend-memfd",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "memory backend: anonymous memory from a memfd",
-    .types = memfd_types,
-    .init = hostmem_init,
-};
-
-TS_PLUGIN_DEFINE(memfd_plugin)
+HOSTMEM_PLUGIN_DEFINE(memfd, "memory-backend-memfd",
+                      "anonymous memory from a memfd, shareable by fd",
+                      "memory backend: anonymous memory from a memfd",
+                      memfd_props, memfd_create_hook, memfd_realize,
+                      hostmem_unrealize, hostmem_destroy)

@@ -58,43 +58,15 @@ static int ram_realize(ts_object *obj, void *state)
     m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
     m->size = hostmem_round_up(b->common.opts.size, m->page_size);
     int r = b->common.opts.share ? ram_open_memfd(obj, m) : 0;
+    if (r == 0)
+        r = hostmem_map_with_opts(obj, m, 0, PROT_READ | PROT_WRITE, &b->common.opts);
     if (r < 0)
-        goto fail;
-    r = hostmem_mmap(obj, m, 0, PROT_READ | PROT_WRITE, b->common.opts.share ? MAP_SHARED : MAP_PRIVATE);
-    if (r < 0)
-        goto fail;
-    r = hostmem_apply_opts(obj, m, &b->common.opts);
-    if (r < 0)
-        goto fail;
-    return 0;
-fail:
-    hostmem_release(m);
+        hostmem_release(m);
     return r;
 }
 
-static const ts_type_desc ram_type = {
-    .size = sizeof(ts_type_desc),
-    .kind = TS_KIND_MEMORY_BACKEND,
-    .name = "memory-backend-ram",
-    .description = "anonymous host memory",
-    .props = ram_props,
-    .create = ram_create,
-    .realize = ram_realize,
-    .unrealize = hostmem_unrealize,
-    .destroy = hostmem_destroy,
-    .kind_ops = &hostmem_backend_ops,
-};
-
-static const ts_type_desc *const ram_types[] = { &ram_type, NULL };
-
-static const ts_plugin_desc ram_plugin = {
-    TS_PLUGIN_DESC_HEAD,
-    .name = "memory-backend-ram",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "memory backend: anonymous host memory",
-    .types = ram_types,
-    .init = hostmem_init,
-};
-
-TS_PLUGIN_DEFINE(ram_plugin)
+HOSTMEM_PLUGIN_DEFINE(ram, "memory-backend-ram",
+                      "anonymous host memory",
+                      "memory backend: anonymous host memory",
+                      ram_props, ram_create, ram_realize,
+                      hostmem_unrealize, hostmem_destroy)
