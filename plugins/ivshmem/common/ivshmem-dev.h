@@ -6,8 +6,8 @@
  * master/peer role rules and the checks on the shared memory.
  *
  * Built as a static library linked into each plugin (every symbol stays hidden in its .so).
- * Only ivshmem_memdev_* and ivshmem_role_* touch the SDK; the rest is plain POSIX so that it
- * can be unit-tested and fuzzed without a host.
+ * Only ivshmem_memdev_*, ivshmem_role_* and ivshmem_pci_add touch the SDK; the rest is plain
+ * POSIX so that it can be unit-tested and fuzzed without a host.
  *
  * Threads: ivshmem_regs_* and ivshmem_peers_ring run on vCPU threads; everything else runs on
  * the main thread. The peer table has its own lock, so a doorbell trapped on a vCPU never
@@ -272,5 +272,51 @@ const char *ivshmem_size_text(uint64_t bytes, char buf[32]);
  */
 int ivshmem_memdev_attach(const ts_host_api *host, ts_object *dev, ts_object *backend,
                           ts_memory_region *region);
+
+/* ---- The PCI function and the plugin ------------------------------------------------- */
+
+/*
+ * Adds dev's PCI function as QEMU shows it: the ivshmem identity, BAR0 registers trapped to
+ * reg_ops (with reg_opaque), BAR1 for MSI-X of msix_bar_size bytes (0: no BAR1, as on
+ * ivshmem-plain) and shm as BAR2 (64-bit, prefetchable). Returns 0 or -errno.
+ */
+int ivshmem_pci_add(const ts_host_api *host, ts_object *dev, const ts_io_ops *reg_ops,
+                    void *reg_opaque, uint64_t msix_bar_size, const ts_memory_region *shm,
+                    ts_pci_dev **pci);
+
+/*
+ * Defines the plugin ivshmem-PREFIX: its one PCI device type, also named ivshmem-PREFIX and
+ * described by type_help, and the entry point. The plugin provides prefix_props and the hooks
+ * prefix_init, prefix_create, prefix_realize, prefix_reset, prefix_unrealize, prefix_destroy.
+ */
+#define IVSHMEM_PLUGIN_DEFINE(prefix, type_help)                                         \
+    static const ts_device_ops prefix##_device_ops = {                                   \
+        .size = sizeof(ts_device_ops),                                                   \
+        .bus = TS_BUS_PCI,                                                               \
+    };                                                                                   \
+    static const ts_type_desc prefix##_type = {                                          \
+        .size = sizeof(ts_type_desc),                                                    \
+        .kind = TS_KIND_DEVICE,                                                          \
+        .name = "ivshmem-" #prefix,                                                      \
+        .description = type_help,                                                        \
+        .props = prefix##_props,                                                         \
+        .create = prefix##_create,                                                       \
+        .realize = prefix##_realize,                                                     \
+        .reset = prefix##_reset,                                                         \
+        .unrealize = prefix##_unrealize,                                                 \
+        .destroy = prefix##_destroy,                                                     \
+        .kind_ops = &prefix##_device_ops,                                                \
+    };                                                                                   \
+    static const ts_type_desc *const prefix##_types[] = { &prefix##_type, NULL };        \
+    static const ts_plugin_desc prefix##_plugin = {                                      \
+        TS_PLUGIN_DESC_HEAD,                                                             \
+        .name = "ivshmem-" #prefix,                                                      \
+        .version = "1.0.0",                                                              \
+        .license = "MIT",                                                                \
+        .description = "QEMU-compatible ivshmem-" #prefix " device",                     \
+        .types = prefix##_types,                                                         \
+        .init = prefix##_init,                                                           \
+    };                                                                                   \
+    TS_PLUGIN_DEFINE(prefix##_plugin)
 
 #endif

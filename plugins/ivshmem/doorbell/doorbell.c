@@ -260,42 +260,8 @@ static int add_function(ivshmem_doorbell *d)
     int r;
 
     msix_layout((uint32_t)d->vectors, &msix_bar_size, &pba_offset);
-    const ts_pci_identity id = {
-        .size = sizeof(id),
-        .vendor_id = IVSHMEM_PCI_VENDOR_ID,
-        .device_id = IVSHMEM_PCI_DEVICE_ID,
-        .class_code = IVSHMEM_PCI_CLASS,
-        .revision = IVSHMEM_PCI_REVISION,
-        .interrupt_pin = 0, /* MSI-X only */
-        .subsystem_vendor_id = IVSHMEM_PCI_SUBSYS_VENDOR_ID,
-        .subsystem_id = IVSHMEM_PCI_SUBSYS_ID,
-        .command = TS_PCI_COMMAND_IO | TS_PCI_COMMAND_MEMORY, /* what QEMU presets */
-    };
-    const ts_pci_bar_desc regs = {
-        .size = sizeof(regs),
-        .index = IVSHMEM_REG_BAR,
-        .type = TS_PCI_BAR_MEM32,
-        .bar_size = IVSHMEM_REG_BAR_SIZE,
-        .ops = &doorbell_reg_ops,
-        .opaque = d,
-    };
-    const ts_pci_bar_desc msix = {
-        .size = sizeof(msix),
-        .index = IVSHMEM_MSIX_BAR,
-        .type = TS_PCI_BAR_MEM32,
-        .bar_size = msix_bar_size,
-    };
-    const ts_pci_bar_desc shm = {
-        .size = sizeof(shm),
-        .index = IVSHMEM_SHM_BAR,
-        .type = TS_PCI_BAR_MEM64,
-        .flags = TS_PCI_BAR_PREFETCHABLE,
-        .ram = &d->region,
-    };
-    if ((r = host->pci->function_add(d->obj, &id, &d->pci)) < 0 ||
-        (r = host->pci->bar_add(d->pci, &regs)) < 0 ||
-        (r = host->pci->bar_add(d->pci, &msix)) < 0 ||
-        (r = host->pci->bar_add(d->pci, &shm)) < 0)
+    if ((r = ivshmem_pci_add(host, d->obj, &doorbell_reg_ops, d, msix_bar_size, &d->region,
+                             &d->pci)) < 0)
         return r;
     r = host->pci->msix_init(d->pci, (uint32_t)d->vectors, IVSHMEM_MSIX_BAR, 0,
                              IVSHMEM_MSIX_BAR, pba_offset);
@@ -402,35 +368,4 @@ static void doorbell_destroy(ts_object *obj, void *state)
     free(d);
 }
 
-static const ts_device_ops doorbell_device_ops = {
-    .size = sizeof(ts_device_ops),
-    .bus = TS_BUS_PCI,
-};
-
-static const ts_type_desc doorbell_type = {
-    .size = sizeof(ts_type_desc),
-    .kind = TS_KIND_DEVICE,
-    .name = "ivshmem-doorbell",
-    .description = "Inter-VM shared memory with doorbells (ivshmem server, MSI-X)",
-    .props = doorbell_props,
-    .create = doorbell_create,
-    .realize = doorbell_realize,
-    .reset = doorbell_reset,
-    .unrealize = doorbell_unrealize,
-    .destroy = doorbell_destroy,
-    .kind_ops = &doorbell_device_ops,
-};
-
-static const ts_type_desc *const doorbell_types[] = { &doorbell_type, NULL };
-
-static const ts_plugin_desc doorbell_plugin = {
-    TS_PLUGIN_DESC_HEAD,
-    .name = "ivshmem-doorbell",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "QEMU-compatible ivshmem-doorbell device",
-    .types = doorbell_types,
-    .init = doorbell_init,
-};
-
-TS_PLUGIN_DEFINE(doorbell_plugin)
+IVSHMEM_PLUGIN_DEFINE(doorbell, "Inter-VM shared memory with doorbells (ivshmem server, MSI-X)")

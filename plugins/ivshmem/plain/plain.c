@@ -95,35 +95,7 @@ static int plain_realize(ts_object *obj, void *state)
         return r;
     d->backend = backend;
 
-    const ts_pci_identity id = {
-        .size = sizeof(id),
-        .vendor_id = IVSHMEM_PCI_VENDOR_ID,
-        .device_id = IVSHMEM_PCI_DEVICE_ID,
-        .class_code = IVSHMEM_PCI_CLASS,
-        .revision = IVSHMEM_PCI_REVISION,
-        .interrupt_pin = 0,
-        .subsystem_vendor_id = IVSHMEM_PCI_SUBSYS_VENDOR_ID,
-        .subsystem_id = IVSHMEM_PCI_SUBSYS_ID,
-        .command = TS_PCI_COMMAND_IO | TS_PCI_COMMAND_MEMORY, /* what QEMU presets */
-    };
-    const ts_pci_bar_desc regs = {
-        .size = sizeof(regs),
-        .index = IVSHMEM_REG_BAR,
-        .type = TS_PCI_BAR_MEM32,
-        .bar_size = IVSHMEM_REG_BAR_SIZE,
-        .ops = &plain_reg_ops,
-        .opaque = d,
-    };
-    const ts_pci_bar_desc shm = {
-        .size = sizeof(shm),
-        .index = IVSHMEM_SHM_BAR,
-        .type = TS_PCI_BAR_MEM64,
-        .flags = TS_PCI_BAR_PREFETCHABLE,
-        .ram = &d->region,
-    };
-    if ((r = host->pci->function_add(obj, &id, &d->pci)) < 0 ||
-        (r = host->pci->bar_add(d->pci, &regs)) < 0 ||
-        (r = host->pci->bar_add(d->pci, &shm)) < 0)
+    if ((r = ivshmem_pci_add(host, obj, &plain_reg_ops, d, 0, &d->region, &d->pci)) < 0)
         goto fail;
     host->log(obj, TS_LOG_INFO, "sharing memdev '%s' (%" PRIu64 " bytes) as %s",
               host->object_id(backend), d->region.size, ivshmem_role_name(d->role));
@@ -156,35 +128,4 @@ static void plain_destroy(ts_object *obj, void *state)
     free(state);
 }
 
-static const ts_device_ops plain_device_ops = {
-    .size = sizeof(ts_device_ops),
-    .bus = TS_BUS_PCI,
-};
-
-static const ts_type_desc plain_type = {
-    .size = sizeof(ts_type_desc),
-    .kind = TS_KIND_DEVICE,
-    .name = "ivshmem-plain",
-    .description = "Inter-VM shared memory (memory backend as PCI BAR2, no interrupts)",
-    .props = plain_props,
-    .create = plain_create,
-    .realize = plain_realize,
-    .reset = plain_reset,
-    .unrealize = plain_unrealize,
-    .destroy = plain_destroy,
-    .kind_ops = &plain_device_ops,
-};
-
-static const ts_type_desc *const plain_types[] = { &plain_type, NULL };
-
-static const ts_plugin_desc plain_plugin = {
-    TS_PLUGIN_DESC_HEAD,
-    .name = "ivshmem-plain",
-    .version = "1.0.0",
-    .license = "MIT",
-    .description = "QEMU-compatible ivshmem-plain device",
-    .types = plain_types,
-    .init = plain_init,
-};
-
-TS_PLUGIN_DEFINE(plain_plugin)
+IVSHMEM_PLUGIN_DEFINE(plain, "Inter-VM shared memory (memory backend as PCI BAR2, no interrupts)")
