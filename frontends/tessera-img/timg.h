@@ -51,6 +51,25 @@ void timg_opts_append(GString *acc, const char *arg);
 /* Reports an unknown option or a missing argument from getopt (one line). */
 void timg_bad_option(const struct timg_io *io, int c, int optopt_value, char **argv, int optind_value);
 
+/*
+ * qemu-img's long options that tessera-img refuses, for a subcommand's longopts; its own
+ * long options are numbered from 256, below these.
+ */
+enum { TIMG_OPT_IMAGE_OPTS = 0x1000, TIMG_OPT_OBJECT };
+#define TIMG_REFUSED_LONGOPTS                                   \
+    { "image-opts", no_argument, NULL, TIMG_OPT_IMAGE_OPTS },   \
+    { "object", required_argument, NULL, TIMG_OPT_OBJECT }
+
+/*
+ * The default case of an image subcommand's getopt_long loop (it reads optind and optopt):
+ * 'h' prints usage on io->out and returns 0; the refused long options, unknown options and
+ * missing arguments print a one-line error and return 1. Returns the exit status.
+ */
+int timg_other_option(const struct timg_io *io, int c, char **argv, const char *usage);
+
+/* Checks that nargs, the arguments left after the options, is one image file name. */
+bool timg_expect_one_filename(const struct timg_io *io, int nargs);
+
 /* ---- sizes (timg_size.c) ---- */
 
 /*

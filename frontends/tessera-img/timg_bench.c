@@ -160,15 +160,18 @@ static int run_with_pattern(struct bench *b, uint8_t pattern)
 
 int timg_cmd_bench(const struct timg_io *io, int argc, char **argv)
 {
-    enum { OPT_FLUSH_INTERVAL = 256, OPT_NO_DRAIN, OPT_PATTERN, OPT_IMAGE_OPTS, OPT_OBJECT };
+    enum { OPT_FLUSH_INTERVAL = 256, OPT_NO_DRAIN, OPT_PATTERN };
+    static const char usage[] =
+        "usage: tessera-img bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] "
+        "[--no-drain] [-i aio] [-n] [-o offset] [--pattern=N] [-q] [-s buffer_size] "
+        "[-S step_size] [-t cache] [-U] [-w] filename\n";
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
         { "no-drain", no_argument, NULL, OPT_NO_DRAIN },
         { "pattern", required_argument, NULL, OPT_PATTERN },
         { "force-share", no_argument, NULL, 'U' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "object", required_argument, NULL, OPT_OBJECT },
+        TIMG_REFUSED_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     struct bench b;
@@ -253,24 +256,12 @@ int timg_cmd_bench(const struct timg_io *io, int argc, char **argv)
                 return 1;
             }
             break;
-        case OPT_IMAGE_OPTS:
-        case OPT_OBJECT:
-            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
-            return 1;
-        case 'h':
-            fputs("usage: tessera-img bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] "
-                  "[--no-drain] [-i aio] [-n] [-o offset] [--pattern=N] [-q] [-s buffer_size] "
-                  "[-S step_size] [-t cache] [-U] [-w] filename\n", io->out);
-            return 0;
         default:
-            timg_bad_option(io, c, optopt, argv, optind);
-            return 1;
+            return timg_other_option(io, c, argv, usage);
         }
     }
-    if (optind != argc - 1) {
-        timg_error(io, "Expecting one image file name");
+    if (!timg_expect_one_filename(io, argc - optind))
         return 1;
-    }
     if (b.flush_interval && !b.write) {
         timg_error(io, "--flush-interval is only available in write tests");
         return 1;

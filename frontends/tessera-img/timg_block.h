@@ -18,4 +18,11 @@ int timg_parse_cache(const struct timg_io *io, const char *arg, block_cache_mode
 block_node *timg_open(const struct timg_io *io, const char *filename, const char *fmt,
                       bool writable, block_cache_mode cache, bool no_backing);
 
+/*
+ * For a subcommand taking one image file name: checks that args (nargs of them, what is
+ * left after the options) is one, readies the block layer and opens it like timg_open.
+ */
+block_node *timg_open_one(const struct timg_io *io, int nargs, char **args, const char *fmt,
+                          bool writable, block_cache_mode cache, bool no_backing);
+
 #endif

@@ -64,15 +64,17 @@ static int run_check(const struct timg_io *io, block_node *n, block_repair repai
 
 int timg_cmd_check(const struct timg_io *io, int argc, char **argv)
 {
-    enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS, OPT_OBJECT };
+    enum { OPT_OUTPUT = 256 };
+    static const char usage[] =
+        "usage: tessera-img check [-q] [-f fmt] [--output=human|json] [-r leaks|all] "
+        "[-T src_cache] [-U] filename\n";
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "format", required_argument, NULL, 'f' },
         { "repair", required_argument, NULL, 'r' },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "force-share", no_argument, NULL, 'U' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "object", required_argument, NULL, OPT_OBJECT },
+        TIMG_REFUSED_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     const char *fmt = NULL;
@@ -106,27 +108,13 @@ int timg_cmd_check(const struct timg_io *io, int argc, char **argv)
             if (timg_parse_output(io, optarg, &output) < 0)
                 return 1;
             break;
-        case OPT_IMAGE_OPTS:
-        case OPT_OBJECT:
-            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
-            return 1;
-        case 'h':
-            fputs("usage: tessera-img check [-q] [-f fmt] [--output=human|json] [-r leaks|all] "
-                  "[-T src_cache] [-U] filename\n", io->out);
-            return 0;
         default:
-            timg_bad_option(io, c, optopt, argv, optind);
-            return 1;
+            return timg_other_option(io, c, argv, usage);
         }
     }
-    if (optind != argc - 1) {
-        timg_error(io, "Expecting one image file name");
-        return 1;
-    }
-    if (timg_block_ready(io) < 0)
-        return 1;
     /* Only a repair opens the image for writing; a plain check never modifies it. */
-    n = timg_open(io, argv[optind], fmt, repair != BLOCK_REPAIR_NONE, cache, true);
+    n = timg_open_one(io, argc - optind, argv + optind, fmt, repair != BLOCK_REPAIR_NONE, cache,
+                      true);
     if (!n)
         return 1;
 

@@ -38,15 +38,17 @@ static int collect(const struct timg_io *io, block_node *n, block_info *bi, stru
 
 int timg_cmd_info(const struct timg_io *io, int argc, char **argv)
 {
-    enum { OPT_OUTPUT = 256, OPT_CHAIN, OPT_IMAGE_OPTS, OPT_OBJECT };
+    enum { OPT_OUTPUT = 256, OPT_CHAIN };
+    static const char usage[] =
+        "usage: tessera-img info [-f fmt] [--output=human|json] [--backing-chain] [-U] "
+        "filename\n";
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "format", required_argument, NULL, 'f' },
         { "output", required_argument, NULL, OPT_OUTPUT },
         { "backing-chain", no_argument, NULL, OPT_CHAIN },
         { "force-share", no_argument, NULL, 'U' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "object", required_argument, NULL, OPT_OBJECT },
+        TIMG_REFUSED_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     const char *fmt = NULL;
@@ -64,17 +66,8 @@ int timg_cmd_info(const struct timg_io *io, int argc, char **argv)
                 return 1;
             break;
         case OPT_CHAIN: chain = true; break;
-        case OPT_IMAGE_OPTS:
-        case OPT_OBJECT:
-            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
-            return 1;
-        case 'h':
-            fputs("usage: tessera-img info [-f fmt] [--output=human|json] [--backing-chain] [-U] "
-                  "filename\n", io->out);
-            return 0;
         default:
-            timg_bad_option(io, c, optopt, argv, optind);
-            return 1;
+            return timg_other_option(io, c, argv, usage);
         }
     }
     if (optind != argc - 1) {

@@ -9,7 +9,10 @@
 
 int timg_cmd_map(const struct timg_io *io, int argc, char **argv)
 {
-    enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN, OPT_IMAGE_OPTS, OPT_OBJECT };
+    enum { OPT_OUTPUT = 256, OPT_START, OPT_MAXLEN };
+    static const char usage[] =
+        "usage: tessera-img map [-f fmt] [--output=human|json] [--start-offset=OFFSET] "
+        "[--max-length=LEN] [-U] filename\n";
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "format", required_argument, NULL, 'f' },
@@ -17,8 +20,7 @@ int timg_cmd_map(const struct timg_io *io, int argc, char **argv)
         { "start-offset", required_argument, NULL, OPT_START },
         { "max-length", required_argument, NULL, OPT_MAXLEN },
         { "force-share", no_argument, NULL, 'U' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
-        { "object", required_argument, NULL, OPT_OBJECT },
+        TIMG_REFUSED_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     const char *fmt = NULL;
@@ -48,26 +50,11 @@ int timg_cmd_map(const struct timg_io *io, int argc, char **argv)
                 return 1;
             }
             break;
-        case OPT_IMAGE_OPTS:
-        case OPT_OBJECT:
-            timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
-            return 1;
-        case 'h':
-            fputs("usage: tessera-img map [-f fmt] [--output=human|json] [--start-offset=OFFSET] "
-                  "[--max-length=LEN] [-U] filename\n", io->out);
-            return 0;
         default:
-            timg_bad_option(io, c, optopt, argv, optind);
-            return 1;
+            return timg_other_option(io, c, argv, usage);
         }
     }
-    if (optind != argc - 1) {
-        timg_error(io, "Expecting one image file name");
-        return 1;
-    }
-    if (timg_block_ready(io) < 0)
-        return 1;
-    n = timg_open(io, argv[optind], fmt, false, BLOCK_CACHE_WRITEBACK, false);
+    n = timg_open_one(io, argc - optind, argv + optind, fmt, false, BLOCK_CACHE_WRITEBACK, false);
     if (!n)
         return 1;
 

@@ -29,3 +29,11 @@ block_node *timg_open(const struct timg_io *io, const char *filename, const char
     }
     return n;
 }
+
+block_node *timg_open_one(const struct timg_io *io, int nargs, char **args, const char *fmt,
+                          bool writable, block_cache_mode cache, bool no_backing)
+{
+    if (!timg_expect_one_filename(io, nargs) || timg_block_ready(io) < 0)
+        return NULL;
+    return timg_open(io, args[0], fmt, writable, cache, no_backing);
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the subcommands: errors, --output, -o lists, progress. */
+/* Helpers shared by the subcommands: errors, options, --output, -o lists, progress. */
 #include "timg.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -70,6 +71,30 @@ void timg_bad_option(const struct timg_io *io, int c, int optopt_value, char **a
     } else {
         timg_error(io, "unrecognized option '%s' (try 'tessera-img --help')", word);
     }
+}
+
+int timg_other_option(const struct timg_io *io, int c, char **argv, const char *usage)
+{
+    switch (c) {
+    case 'h':
+        fputs(usage, io->out);
+        return 0;
+    case TIMG_OPT_IMAGE_OPTS:
+    case TIMG_OPT_OBJECT:
+        timg_error(io, "%s is not supported by tessera-img", argv[optind - 1]);
+        return 1;
+    default:
+        timg_bad_option(io, c, optopt, argv, optind);
+        return 1;
+    }
+}
+
+bool timg_expect_one_filename(const struct timg_io *io, int nargs)
+{
+    if (nargs == 1)
+        return true;
+    timg_error(io, "Expecting one image file name");
+    return false;
 }
 
 void timg_progress_init(struct timg_progress *p, FILE *f, bool enabled, double step)
