@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef TESSERA_LIBFUZZER
-#include <check.h>
+#include "fuzz_replay.h"
 
 START_TEST(replay_random_inputs)
 {
@@ -132,15 +132,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *su = suite_create("pci_fuzz_replay");
-    TCase *tc = tcase_create("replay");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, replay_random_inputs);
-    suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fuzz_replay_run("pci_fuzz_replay", replay_random_inputs, 120);
 }
 #endif
