@@ -40,7 +40,27 @@ chardev *chardev_new_fd(const char *id, int in_fd, int out_fd)
 chardev *chardev_new_stdio(const char *id, GError **err)
 {
     (void)err;
-    return chardev_alloc(id, CHARDEV_STDIO, STDIN_FILENO, STDOUT_FILENO, false);
+    chardev *chr = chardev_alloc(id, CHARDEV_STDIO, STDIN_FILENO, STDOUT_FILENO, false);
+    chr->tty_signals = true;
+    return chr;
+}
+
+void chardev_stdio_set_signal(chardev *chr, bool on)
+{
+    if (chr->kind == CHARDEV_STDIO)
+        chr->tty_signals = on;
+}
+
+/* A terminal on stdin is raw exactly while the guest reads it. */
+static void stdio_tty_update(chardev *chr)
+{
+    bool want = chr->kind == CHARDEV_STDIO && chr->read_fn && !chr->in_eof;
+    if (want && !chr->tty_raw) {
+        chr->tty_raw = chardev_tty_raw(chr->in_fd, chr->tty_signals) > 0;
+    } else if (!want && chr->tty_raw) {
+        chardev_tty_restore();
+        chr->tty_raw = false;
+    }
 }
 
 chardev *chardev_new_file(const char *id, const char *path, bool append, GError **err)
@@ -71,6 +91,7 @@ chardev *chardev_open_item(md_item *it, GError **err)
         chr = chardev_new_null(id);
     } else if (strcmp(it->type, "stdio") == 0) {
         chr = chardev_new_stdio(id, &e);
+        chardev_stdio_set_signal(chr, item_value(it, "signal")->b);
     } else if (strcmp(it->type, "file") == 0) {
         chr = chardev_new_file(id, item_value(it, "path")->s, item_value(it, "append")->b, &e);
     } else if (strcmp(it->type, "socket") == 0) {
@@ -183,6 +204,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer opaque)
 
 void chardev_update_read_watch(chardev *chr)
 {
+    stdio_tty_update(chr);
     bool want = chr->read_fn && chr->in_fd >= 0 && !chr->in_eof;
     if (!want && chr->read_src) {
         g_source_destroy(chr->read_src);

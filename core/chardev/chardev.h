@@ -35,7 +35,10 @@ chardev *chardev_open_item(md_item *it, GError **err);
 
 /* Backends without a description item; id names them in messages. */
 chardev *chardev_new_null(const char *id);
+/* stdin/stdout. While the guest reads a terminal on stdin, the terminal is in raw mode
+ * (chardev_tty.c); signal (default on) keeps Ctrl-C stopping tessera, off passes it on. */
 chardev *chardev_new_stdio(const char *id, GError **err);
+void chardev_stdio_set_signal(chardev *chr, bool on);
 chardev *chardev_new_file(const char *id, const char *path, bool append, GError **err);
 /* in_fd/out_fd (-1: none) are not owned: the caller closes them after chardev_free. */
 chardev *chardev_new_fd(const char *id, int in_fd, int out_fd);

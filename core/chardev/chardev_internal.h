@@ -24,6 +24,8 @@ struct ts_chardev {
     int out_fd;     /* -1: output is dropped */
     bool owns_fds;  /* file, socket: close them in chardev_free */
     bool in_eof;    /* stdio/fd input reached its end: stop reading */
+    bool tty_signals; /* stdio: Ctrl-C on a terminal stops tessera (signal=on) */
+    bool tty_raw;     /* stdio: this chardev put the terminal in raw mode */
 
     ts_chardev_read_fn read_fn;
     void *read_opaque;
@@ -40,6 +42,11 @@ struct ts_chardev {
 chardev *chardev_alloc(const char *id, chardev_kind kind, int in_fd, int out_fd, bool owns);
 /* chardev.c: (re)creates or drops the read watch to match read_fn and in_fd. */
 void chardev_update_read_watch(chardev *chr);
+/* chardev_tty.c: puts terminal fd in raw mode (signals: keep Ctrl-C and friends as
+ * signals). 1 when switched, 0 when fd is not a foreground terminal or already raw, -errno. */
+int chardev_tty_raw(int fd, bool signals);
+/* chardev_tty.c: gives the terminal its settings back (no-op when not switched). */
+void chardev_tty_restore(void);
 /* chardev_socket.c: the connection ended (EOF, error): drop it, listen again (server). */
 void chardev_socket_disconnected(chardev *chr);
 /* chardev_socket.c: closes the listening socket and its watch. */

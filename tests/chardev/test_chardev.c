@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "chardev/chardev.h"
+#include "chardev/chardev_internal.h"
 #include "config/cmdline.h"
 #include "object/object_private.h"
 #include "plugin/registry.h"
@@ -214,6 +216,85 @@ START_TEST(test_no_handler_no_read)
     close(in[0]);
     close(in[1]);
     g_string_free(r.data, TRUE);
+}
+END_TEST
+
+/* A pseudo-terminal's slave side, in the default (cooked) mode; *master set too. */
+static int open_pty(int *master)
+{
+    *master = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(*master, 0);
+    ck_assert_int_eq(grantpt(*master), 0);
+    ck_assert_int_eq(unlockpt(*master), 0);
+    int slave = open(ptsname(*master), O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    return slave;
+}
+
+static bool same_modes(const struct termios *a, const struct termios *b)
+{
+    return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
+           a->c_lflag == b->c_lflag && memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc)) == 0;
+}
+
+/* Raw mode on a terminal: no echo, no line editing, CR as typed; signals as asked; then back. */
+START_TEST(test_tty_raw_and_restore)
+{
+    int master, tty = open_pty(&master), p[2];
+    struct termios before, raw, after;
+    ck_assert_int_eq(tcgetattr(tty, &before), 0);
+    ck_assert((before.c_lflag & ECHO) && (before.c_lflag & ICANON));
+    for (int signals = 1; signals >= 0; signals--) {
+        ck_assert_int_eq(chardev_tty_raw(tty, signals), 1);
+        ck_assert_int_eq(chardev_tty_raw(tty, signals), 0); /* already raw */
+        ck_assert_int_eq(tcgetattr(tty, &raw), 0);
+        ck_assert(!(raw.c_lflag & (ECHO | ICANON | IEXTEN)));
+        ck_assert(!(raw.c_iflag & (ICRNL | IXON | ISTRIP)));
+        ck_assert_int_eq(!!(raw.c_lflag & ISIG), signals);
+        ck_assert_int_eq(raw.c_cc[VMIN], 1);
+        chardev_tty_restore();
+        ck_assert_int_eq(tcgetattr(tty, &after), 0);
+        ck_assert(same_modes(&before, &after));
+    }
+    /* Not a terminal: left alone. */
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(chardev_tty_raw(p[0], true), 0);
+    close(p[0]);
+    close(p[1]);
+    close(tty);
+    close(master);
+}
+END_TEST
+
+/* The stdio chardev makes a terminal on stdin raw exactly while its input is read. */
+START_TEST(test_stdio_tty_while_reading)
+{
+    int master, tty = open_pty(&master);
+    struct termios before, now;
+    ck_assert_int_eq(dup2(tty, STDIN_FILENO), STDIN_FILENO); /* this test runs in its own child */
+    ck_assert_int_eq(tcgetattr(STDIN_FILENO, &before), 0);
+    reader r = { .data = g_string_new(NULL) };
+    chardev *c = chardev_new_stdio("serial0", NULL);
+    chardev_stdio_set_signal(c, false);
+    ck_assert_int_eq(tcgetattr(STDIN_FILENO, &now), 0);
+    ck_assert(same_modes(&before, &now)); /* not reading yet */
+    ck_assert_int_eq(chardev_set_read_handler(c, on_read, &r), 0);
+    ck_assert_int_eq(tcgetattr(STDIN_FILENO, &now), 0);
+    ck_assert(!(now.c_lflag & (ECHO | ICANON | ISIG)));
+    /* Keys arrive as typed: CR stays CR, no line needed. */
+    ck_assert_int_eq(write(master, "a\r", 2), 2);
+    iterate_until_bytes(&r, 2);
+    ck_assert_str_eq(r.data->str, "a\r");
+    ck_assert_int_eq(chardev_set_read_handler(c, NULL, NULL), 0);
+    ck_assert_int_eq(tcgetattr(STDIN_FILENO, &now), 0);
+    ck_assert(same_modes(&before, &now));
+    ck_assert_int_eq(chardev_set_read_handler(c, on_read, &r), 0);
+    chardev_free(c); /* freeing gives the terminal back too */
+    ck_assert_int_eq(tcgetattr(STDIN_FILENO, &now), 0);
+    ck_assert(same_modes(&before, &now));
+    g_string_free(r.data, TRUE);
+    close(tty);
+    close(master);
 }
 END_TEST
 
@@ -540,6 +621,8 @@ int main(void)
     tcase_add_test(tc, test_file_open_error);
     tcase_add_test(tc, test_fd_input_and_eof);
     tcase_add_test(tc, test_no_handler_no_read);
+    tcase_add_test(tc, test_tty_raw_and_restore);
+    tcase_add_test(tc, test_stdio_tty_while_reading);
     tcase_add_test(tc, test_server_nowait_reconnect);
     tcase_add_test(tc, test_server_wait);
     tcase_add_test(tc, test_server_stale_and_busy_paths);
