@@ -51,13 +51,14 @@ void chardev_stdio_set_signal(chardev *chr, bool on)
         chr->tty_signals = on;
 }
 
-/* A terminal on stdin is raw exactly while the guest reads it. */
-static void stdio_tty_update(chardev *chr)
+/* A terminal on stdin is raw exactly while the guest reads it (reading: the read watch is wanted). */
+static void stdio_tty_update(chardev *chr, bool reading)
 {
-    bool want = chr->kind == CHARDEV_STDIO && chr->read_fn && !chr->in_eof;
-    if (want && !chr->tty_raw) {
+    if (chr->kind != CHARDEV_STDIO)
+        return;
+    if (reading && !chr->tty_raw) {
         chr->tty_raw = chardev_tty_raw(chr->in_fd, chr->tty_signals) > 0;
-    } else if (!want && chr->tty_raw) {
+    } else if (!reading && chr->tty_raw) {
         chardev_tty_restore();
         chr->tty_raw = false;
     }
@@ -204,8 +205,8 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer opaque)
 
 void chardev_update_read_watch(chardev *chr)
 {
-    stdio_tty_update(chr);
     bool want = chr->read_fn && chr->in_fd >= 0 && !chr->in_eof;
+    stdio_tty_update(chr, want);
     if (!want && chr->read_src) {
         g_source_destroy(chr->read_src);
         g_source_unref(chr->read_src);

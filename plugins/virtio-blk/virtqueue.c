@@ -172,6 +172,11 @@ int vq_pop(virtqueue *vq, vq_elem **out)
     return VQ_ELEM;
 }
 
+bool vq_has_avail(virtqueue *vq)
+{
+    return vq->avail && __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+}
+
 bool vq_enable_notify(virtqueue *vq)
 {
     if (!vq->avail || vq->broken)
@@ -182,12 +187,7 @@ bool vq_enable_notify(virtqueue *vq)
         __atomic_store_n(used_flags_p(vq), 0, __ATOMIC_RELAXED);
     /* The store above must be visible before we look at the index again (2.7.10). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
-}
-
-bool vq_has_avail(virtqueue *vq)
-{
-    return vq->avail && __atomic_load_n(avail_idx_p(vq), __ATOMIC_ACQUIRE) != vq->last_avail;
+    return vq_has_avail(vq);
 }
 
 void vq_disable_notify(virtqueue *vq)
