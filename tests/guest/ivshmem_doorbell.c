@@ -45,6 +45,9 @@
 #define GUEST_TEXT "guest->host ivshmem data"
 #define GUEST_TEXT_OFF 0x1000
 #define WAIT_MS 20000
+/* The other VM may still be booting: a QEMU TCG peer inside the emulated KVM host, with
+ * SeaBIOS first, has taken over 20 s under load. A bound on failure only. */
+#define PEER_WAIT_MS 80000
 
 /* Stages a side announces in its slot. */
 /*
@@ -162,7 +165,7 @@ static bool counts_are(unsigned want0, unsigned want)
 static void pair_mode(unsigned rounds)
 {
     unsigned peer = MAX_SLOTS;
-    bool found = irq_wait_cond(find_peer, &peer, WAIT_MS);
+    bool found = irq_wait_cond(find_peer, &peer, PEER_WAIT_MS);
     tap_ok(found, "peer %u is ready in shared memory", peer);
     if (!found) {
         for (unsigned i = 0; i < 5; i++)
@@ -239,7 +242,7 @@ static void client_mode(unsigned peer)
 static void bench_mode(unsigned rounds)
 {
     unsigned peer = MAX_SLOTS;
-    bool found = irq_wait_cond(find_peer, &peer, WAIT_MS);
+    bool found = irq_wait_cond(find_peer, &peer, PEER_WAIT_MS);
     tap_ok(found, "peer %u is ready in shared memory", peer);
     bool first = my_id > peer, ok = found;
     set_stage(STAGE_BENCH);
